@@ -1,0 +1,27 @@
+# -*- coding: utf-8 -*-
+"""The OpenSSL backend: the system libssl (1.0.2 to 3.x) through ctypes.
+
+Importing this package loads libssl; :func:`load_backend` returns the Backend, or raises ImportError naming what is
+missing.
+"""
+from __future__ import absolute_import, division, print_function, unicode_literals
+
+__all__ = ["load_backend"]
+
+
+def load_backend():
+    """Load libssl and describe this backend.
+
+    Raises:
+        ImportError: no usable libssl/libcrypto (the message lists what was tried).
+    """
+    from .._backend import Backend
+    from . import _lowlevel
+    from ._context import OpenSSLClientContext, OpenSSLServerContext, supported_versions
+    features = {"server", "alpn", "sni_callback", "client_auth", "session_resumption"}
+    if _lowlevel.HAS_KEYLOG:
+        features.add("keylog")
+    if _lowlevel.HAS_TLS1_3:
+        features.add("tls1_3")
+    return Backend("openssl", _lowlevel.VERSION_TEXT, OpenSSLClientContext, OpenSSLServerContext,
+                   supported_versions(), features, native_library=_lowlevel.LIBRARY_PATH)

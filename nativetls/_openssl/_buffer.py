@@ -1,0 +1,472 @@
+# -*- coding: utf-8 -*-
+"""The OpenSSL TLSBuffer: one SSL object between two memory BIOs.
+
+Theory of operation
+-------------------
+The SSL object reads from ``rbio`` (bytes received from the network that libssl has not consumed yet) and writes
+to ``wbio`` (everything libssl wants sent). Both are memory BIOs: they never block and ``wbio`` grows without
+bound. What libssl promises in that setting, and what this module makes of it:
+
+* ``SSL_ERROR_WANT_READ``: libssl needs bytes that ``rbio`` does not hold. Whatever it produced meanwhile is
+  already in ``wbio``. We raise WantReadError; the caller sends ``process_outgoing()``, feeds
+  ``process_incoming()`` and calls again.
+* ``SSL_ERROR_WANT_WRITE`` cannot happen with an unbounded ``wbio``. This backend never raises WantWriteError,
+  but callers handle it because other backends do.
+* ``SSL_write`` without ``SSL_MODE_ENABLE_PARTIAL_WRITE`` takes all of the data or none. A write that raised
+  (WantReadError while it drives the handshake) must be retried with the same bytes;
+  ``SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER`` lets that retry pass another object holding them.
+* An empty ``rbio`` says "retry" (``BIO_set_mem_eof_return(rbio, -1)``). ``process_incoming(b"")`` switches it to
+  "end of file" (0): libssl then sees the transport end. OpenSSL 1.1.1 reports that as ``SSL_ERROR_SYSCALL``
+  with an empty error queue, 3.0 as ``SSL_ERROR_SSL`` with ``SSL_R_UNEXPECTED_EOF_WHILE_READING``: both are a
+  ragged EOF (RaggedEOF), unless the peer's close_notify came first (``SSL_ERROR_ZERO_RETURN``: reads return
+  ``b""``).
+* TLS 1.3 session tickets and key updates arrive after the handshake; ``SSL_read`` consumes them even when it
+  then reports WANT_READ, so a read that raised WantReadError may still have made ``.session`` available.
+* The error queue is per thread, and ``SSL_get_error`` is only right if the queue was empty before the call: each
+  operation starts with ``ERR_clear_error`` and every failure drains the queue into its exception.
+* Native callbacks (SNI, ALPN) cannot raise into libssl: ``on_servername`` stores the exception on the buffer and
+  returns a fatal alert; the handshake call then raises TLSError with the stored exception as ``__cause__``.
+
+States (``State``), and the events that move between them (``_TRANSITIONS``)::
+
+    HANDSHAKING --handshake_done--> OPEN --sent_close--> LOCAL_CLOSED --received_close--> BOTH_CLOSED
+                                    OPEN --received_close--> REMOTE_CLOSED --sent_close--> BOTH_CLOSED
+    any --failed--> FAILED          any --closed--> CLOSED
+"""
+from __future__ import absolute_import, division, print_function, unicode_literals
+
+import ctypes
+import weakref
+from ctypes import byref, c_uint, c_void_p
+
+from .._abc import TLSBuffer, normalize_server_hostname
+from .._compat import raise_from
+from .._config import TLSConfiguration
+from .._enums import CipherSuite, NextProtocol, TLSVersion
+from .._errors import RaggedEOF, TLSError, WantReadError, WantWriteError
+from .._objects import TLSSession
+from . import _libssl as L
+from ._lowlevel import (Owned, cipher_protocol_id, drain_errors, error_lib, error_reason, lib, session_reused,
+                        stack_items, x509_to_der)
+from ._verify import verification_error
+
+__all__ = ["OpenSSLBuffer", "OpenSSLSession", "State", "on_servername", "on_alpn_select"]
+
+
+class State(object):
+    """The states of a connection (see the module's theory of operation)."""
+    HANDSHAKING = "HANDSHAKING"
+    OPEN = "OPEN"
+    LOCAL_CLOSED = "LOCAL_CLOSED"  # our close_notify is queued; still reading until the peer's
+    REMOTE_CLOSED = "REMOTE_CLOSED"  # the peer's close_notify arrived; reads return b""
+    BOTH_CLOSED = "BOTH_CLOSED"
+    FAILED = "FAILED"
+    CLOSED = "CLOSED"
+
+
+_TRANSITIONS = {
+    (State.HANDSHAKING, "handshake_done"): State.OPEN,
+    (State.OPEN, "sent_close"): State.LOCAL_CLOSED,
+    (State.OPEN, "received_close"): State.REMOTE_CLOSED,
+    (State.LOCAL_CLOSED, "received_close"): State.BOTH_CLOSED,
+    (State.REMOTE_CLOSED, "sent_close"): State.BOTH_CLOSED,
+    (State.LOCAL_CLOSED, "sent_close"): State.LOCAL_CLOSED,
+    (State.BOTH_CLOSED, "sent_close"): State.BOTH_CLOSED,
+    (State.BOTH_CLOSED, "received_close"): State.BOTH_CLOSED,
+    (State.REMOTE_CLOSED, "received_close"): State.REMOTE_CLOSED,
+}
+_READABLE = frozenset([State.OPEN, State.LOCAL_CLOSED])
+_WRITABLE = frozenset([State.OPEN, State.REMOTE_CLOSED])
+_VERSIONS = {L.TLS1_3_VERSION: TLSVersion.TLSv1_3, L.TLS1_2_VERSION: TLSVersion.TLSv1_2,
+             L.TLS1_1_VERSION: TLSVersion.TLSv1_1, L.TLS1_VERSION: TLSVersion.TLSv1, L.SSL3_VERSION: TLSVersion.SSLv3}
+_DEFAULT_READ = 16384
+_BIO_S_MEM = lib.BIO_s_mem()
+
+# Live SSL objects -> their buffer (weakly), for the native callbacks, which only receive the SSL pointer.
+_live = {}
+
+
+class OpenSSLSession(TLSSession):
+    """A resumable OpenSSL session (owns an SSL_SESSION reference)."""
+
+    __slots__ = ("_handle",)
+
+    def __init__(self, ptr):
+        self._handle = Owned(ptr, lib.SSL_SESSION_free)
+
+
+class OpenSSLBuffer(TLSBuffer):
+    """The OpenSSL :class:`~nativetls.TLSBuffer` (see the abstract class for the contract)."""
+
+    __slots__ = ("_context", "_native", "_ssl", "_ssl_ptr", "_rbio", "_wbio", "_state", "_server", "_host",
+                 "_eof", "_failure", "_callback_error", "__weakref__")
+
+    def __init__(self, context, native, server_hostname=None, session=None, server=False):
+        self._context = context
+        self._native = native
+        self._server = server
+        self._state = State.HANDSHAKING
+        self._eof = False
+        self._failure = None
+        self._callback_error = None
+        sni, self._host, is_ip = (None, None, False) if server else normalize_server_hostname(server_hostname)
+        if session is not None and not isinstance(session, OpenSSLSession):
+            raise TypeError("session must be a TLSSession from an OpenSSL connection")
+        self._ssl = Owned(lib.SSL_new(native.ptr), lib.SSL_free)
+        ssl = self._ssl_ptr = self._ssl.ptr
+        self._rbio = lib.BIO_new(_BIO_S_MEM)
+        self._wbio = lib.BIO_new(_BIO_S_MEM)
+        lib.BIO_ctrl(self._rbio, L.BIO_C_SET_BUF_MEM_EOF_RETURN, -1, None)
+        lib.BIO_ctrl(self._wbio, L.BIO_C_SET_BUF_MEM_EOF_RETURN, -1, None)
+        lib.SSL_set_bio(ssl, self._rbio, self._wbio)  # the SSL owns both BIOs from here on
+        if server:
+            lib.SSL_set_accept_state(ssl)
+        else:
+            lib.SSL_set_connect_state(ssl)
+            if sni:
+                lib.SSL_ctrl(ssl, L.SSL_CTRL_SET_TLSEXT_HOSTNAME, L.TLSEXT_NAMETYPE_host_name, sni)
+            if self._host and native.verify_mode != L.SSL_VERIFY_NONE:
+                param = lib.SSL_get0_param(ssl)
+                if is_ip:
+                    lib.X509_VERIFY_PARAM_set1_ip_asc(param, self._host.encode("ascii"))
+                else:
+                    lib.X509_VERIFY_PARAM_set1_host(param, sni, len(sni))
+            if session is not None:
+                lib.SSL_set_session(ssl, session._handle.ptr)
+        _live[ssl] = weakref.ref(self, lambda _ref, key=ssl: _live.pop(key, None))
+
+    # --- state -------------------------------------------------------------------------------------------
+    def _move(self, event):
+        self._state = _TRANSITIONS.get((self._state, event), self._state)
+
+    def _check_usable(self):
+        if self._state is State.CLOSED:
+            raise TLSError("this TLSBuffer has been closed")
+        if self._state is State.FAILED:
+            raise TLSError("the connection has failed earlier: %s" % (self._failure,))
+
+    def _fail(self, exc, cause=None):
+        self._state = State.FAILED
+        self._failure = exc
+        if cause is not None:
+            raise_from(exc, cause)
+        raise exc
+
+    # --- handshake ---------------------------------------------------------------------------------------
+    def do_handshake(self):
+        if self._state is not State.HANDSHAKING:
+            self._check_usable()
+            return
+        ssl = self._ssl_ptr
+        lib.ERR_clear_error()
+        result = lib.SSL_do_handshake(ssl)
+        if result == 1:
+            self._move("handshake_done")
+            return
+        error = lib.SSL_get_error(ssl, result)
+        if error == L.SSL_ERROR_WANT_READ and self._callback_error is None:
+            raise WantReadError("the handshake needs more data from the peer")
+        if error == L.SSL_ERROR_WANT_WRITE:
+            raise WantWriteError("the handshake needs the outgoing data sent first")
+        self._handshake_failed(error)
+
+    def _handshake_failed(self, error):
+        errors = drain_errors()
+        if self._callback_error is not None:
+            cause, self._callback_error = self._callback_error, None
+            self._fail(TLSError("the SNI callback failed: %s: %s" % (type(cause).__name__, cause)), cause)
+        verify_result = lib.SSL_get_verify_result(self._ssl_ptr)
+        if verify_result != L.X509_V_OK and self._native.verify_mode != L.SSL_VERIFY_NONE:
+            self._fail(verification_error(verify_result, self._host, self.getpeercertchain(),
+                                          "client" if self._server else "server"))
+        native = "; ".join(text for _c, text in errors) or None
+        code = errors[-1][0] if errors else None
+        if self._eof and (not errors or _is_eof(code)):
+            message = "the peer closed the connection during the handshake"
+        elif code is not None and error_reason(code) == L.SSL_R_WRONG_VERSION_NUMBER:
+            message = "TLS handshake failed: the peer does not speak TLS (wrong version number)"
+        elif code is not None:
+            message = "TLS handshake failed: %s" % (_reason(code) or native)
+        else:
+            message = "TLS handshake failed (SSL_get_error %d)" % error
+        self._fail(TLSError(message, native_code=code, native_message=native))
+
+    # --- application data --------------------------------------------------------------------------------
+    def read(self, amt=None, buffer=None):
+        if self._state is State.HANDSHAKING:
+            self.do_handshake()
+        if self._state not in _READABLE:
+            if self._state in (State.REMOTE_CLOSED, State.BOTH_CLOSED):
+                return b"" if buffer is None else 0
+            self._check_usable()
+        if buffer is not None:
+            size = len(buffer) if amt is None or amt < 0 else min(amt, len(buffer))
+            if size == 0:
+                return 0
+            target = (ctypes.c_char * size).from_buffer(buffer)
+        else:
+            size = _DEFAULT_READ if amt is None or amt < 0 else amt
+            if size == 0:
+                return b""
+            target = ctypes.create_string_buffer(size)
+        lib.ERR_clear_error()
+        count = lib.SSL_read(self._ssl_ptr, target, size)
+        if count > 0:
+            return count if buffer is not None else target.raw[:count] if count < size else target.raw
+        self._read_failed(count)
+        return b"" if buffer is None else 0
+
+    def _read_failed(self, result):
+        """Interpret an SSL_read result <= 0: returns for close_notify, raises otherwise."""
+        error = lib.SSL_get_error(self._ssl_ptr, result)
+        if error == L.SSL_ERROR_ZERO_RETURN:
+            self._move("received_close")
+            return
+        if error == L.SSL_ERROR_WANT_READ:
+            raise WantReadError("no application data yet")
+        if error == L.SSL_ERROR_WANT_WRITE:
+            raise WantWriteError("the outgoing data must be sent first")
+        errors = drain_errors()
+        code = errors[-1][0] if errors else None
+        native = "; ".join(text for _c, text in errors) or None
+        if self._eof and (code is None or _is_eof(code)):
+            self._fail(RaggedEOF("the peer closed the connection without close_notify (data may be truncated)",
+                                 native_code=code, native_message=native))
+        self._fail(TLSError("TLS read failed: %s" % ((_reason(code) or native) if code else "error %d" % error),
+                            native_code=code, native_message=native))
+
+    def write(self, buf):
+        if self._state is State.HANDSHAKING:
+            self.do_handshake()
+        if self._state not in _WRITABLE:
+            self._check_usable()
+            raise TLSError("cannot write after shutdown()")
+        data = buf if type(buf) is bytes else bytes(buf)
+        size = len(data)
+        if not size:
+            return 0
+        lib.ERR_clear_error()
+        written = lib.SSL_write(self._ssl_ptr, data, size)
+        if written > 0:
+            return written
+        error = lib.SSL_get_error(self._ssl_ptr, written)
+        if error == L.SSL_ERROR_WANT_READ:
+            raise WantReadError("the write needs data from the peer first; retry with the same data")
+        if error == L.SSL_ERROR_WANT_WRITE:
+            raise WantWriteError("the outgoing data must be sent first; retry with the same data")
+        errors = drain_errors()
+        code = errors[-1][0] if errors else None
+        native = "; ".join(text for _c, text in errors) or None
+        self._fail(TLSError("TLS write failed: %s" % (_reason(code) or native if code else "error %d" % error),
+                            native_code=code, native_message=native))
+
+    def shutdown(self):
+        if self._state in (State.LOCAL_CLOSED, State.BOTH_CLOSED):
+            return
+        if self._state is State.HANDSHAKING:
+            raise TLSError("cannot shut down before the handshake has completed")
+        self._check_usable()
+        lib.ERR_clear_error()
+        result = lib.SSL_shutdown(self._ssl_ptr)
+        if result < 0:
+            error = lib.SSL_get_error(self._ssl_ptr, result)
+            errors = drain_errors()
+            if error not in (L.SSL_ERROR_WANT_READ, L.SSL_ERROR_WANT_WRITE):
+                self._fail(TLSError("TLS shutdown failed: %s" % "; ".join(t for _c, t in errors),
+                                    native_code=errors[-1][0] if errors else None))
+        self._move("sent_close")
+
+    # --- the network side ----------------------------------------------------------------------------------
+    def process_incoming(self, data):
+        if self._state is State.CLOSED:
+            raise TLSError("this TLSBuffer has been closed")
+        if not data:
+            if not self._eof:
+                self._eof = True
+                lib.BIO_ctrl(self._rbio, L.BIO_C_SET_BUF_MEM_EOF_RETURN, 0, None)
+            return
+        if self._eof:
+            raise TLSError("data received after the transport's end of file")
+        if type(data) is not bytes:
+            data = bytes(data)
+        lib.BIO_write(self._rbio, data, len(data))
+
+    def process_outgoing(self, amt=None):
+        if self._state is State.CLOSED:
+            return b""
+        pending = lib.BIO_ctrl_pending(self._wbio)
+        if not pending:
+            return b""
+        size = pending if amt is None or amt < 0 else min(amt, pending)
+        out = ctypes.create_string_buffer(size)
+        lib.BIO_read(self._wbio, out, size)
+        return out.raw
+
+    def _peek_outgoing(self, amt):
+        if self._state is State.CLOSED:
+            return b""
+        pointer = c_void_p()
+        size = lib.BIO_ctrl(self._wbio, L.BIO_CTRL_INFO, 0, byref(pointer))
+        if size <= 0 or not pointer.value:
+            return b""
+        return ctypes.string_at(pointer.value, min(size, amt))
+
+    def incoming_bytes_buffered(self):
+        return 0 if self._state is State.CLOSED else int(lib.BIO_ctrl_pending(self._rbio))
+
+    def outgoing_bytes_buffered(self):
+        return 0 if self._state is State.CLOSED else int(lib.BIO_ctrl_pending(self._wbio))
+
+    # --- what was negotiated -------------------------------------------------------------------------------
+    def _established(self):
+        return self._state not in (State.HANDSHAKING, State.CLOSED)
+
+    def cipher(self):
+        if not self._established():
+            return None
+        cipher = lib.SSL_get_current_cipher(self._ssl_ptr)
+        if not cipher:
+            return None
+        value = cipher_protocol_id(cipher)
+        try:
+            return CipherSuite(value)
+        except ValueError:
+            return value
+
+    def negotiated_protocol(self):
+        if not self._established():
+            return None
+        data, size = c_void_p(), c_uint()
+        lib.SSL_get0_alpn_selected(self._ssl_ptr, byref(data), byref(size))
+        if not size.value:
+            return None
+        value = ctypes.string_at(data.value, size.value)
+        try:
+            return NextProtocol(value)
+        except ValueError:
+            return value
+
+    @property
+    def negotiated_tls_version(self):
+        if not self._established():
+            return None
+        return _VERSIONS.get(lib.SSL_version(self._ssl_ptr))
+
+    @property
+    def context(self):
+        return self._context
+
+    @property
+    def server_hostname(self):
+        """The name the server certificate was checked against (A-label or IP), or None."""
+        return self._host
+
+    def getpeercertchain(self):
+        if self._state is State.CLOSED:
+            return None
+        ssl = self._ssl_ptr
+        chain = [x509_to_der(x509) for x509 in stack_items(lib.SSL_get_peer_cert_chain(ssl))]
+        if self._server:  # the server side's stack leaves the client's leaf out
+            leaf = lib.SSL_get1_peer_certificate(ssl)
+            if leaf:
+                try:
+                    chain.insert(0, x509_to_der(leaf))
+                finally:
+                    lib.X509_free(leaf)
+        return chain or None
+
+    @property
+    def session(self):
+        if not self._established() or self._server:
+            return None
+        ptr = lib.SSL_get1_session(self._ssl_ptr)
+        if not ptr:
+            return None
+        if lib.SSL_SESSION_is_resumable is not None and not lib.SSL_SESSION_is_resumable(ptr):
+            lib.SSL_SESSION_free(ptr)
+            return None
+        return OpenSSLSession(ptr)
+
+    @property
+    def session_reused(self):
+        return self._established() and session_reused(self._ssl_ptr)
+
+    @property
+    def state(self):
+        """The connection's :class:`State` name (for diagnostics and tests)."""
+        return self._state
+
+    def close(self):
+        if self._state is State.CLOSED:
+            return
+        self._state = State.CLOSED
+        _live.pop(self._ssl_ptr, None)
+        self._ssl.close()
+
+
+def _reason(code):
+    text = lib.ERR_reason_error_string(code)
+    return text.decode("ascii", "replace") if text else None
+
+
+def _is_eof(code):
+    """Whether an error code says "the transport ended without close_notify" (OpenSSL 3.0+)."""
+    return error_lib(code) == L.ERR_LIB_SSL and error_reason(code) == L.SSL_R_UNEXPECTED_EOF_WHILE_READING
+
+
+# --- Native callbacks (installed by _context). They must never raise into libssl.
+
+def _buffer_for(ssl):
+    ref = _live.get(ssl)
+    return ref() if ref is not None else None
+
+
+def on_servername(ssl, alert):
+    """SNI: pick the configuration (sni_callback) and the certificate chain for this connection."""
+    buffer = _buffer_for(ssl)
+    if buffer is None:
+        return L.SSL_TLSEXT_ERR_OK
+    try:
+        raw = lib.SSL_get_servername(ssl, L.TLSEXT_NAMETYPE_host_name)
+        ascii_name = raw.decode("ascii") if raw else None
+        context = buffer._context
+        configuration = context.configuration
+        if configuration.sni_callback is not None:
+            try:
+                name = ascii_name.encode("ascii").decode("idna") if ascii_name else None
+            except UnicodeError:
+                name = ascii_name
+            result = configuration.sni_callback(buffer, name, configuration)
+            if not isinstance(result, TLSConfiguration):
+                raise TypeError("sni_callback must return a TLSConfiguration, not %s" % type(result).__name__)
+            configuration = result
+        native = context._natives_for(configuration).select(ascii_name)
+        if native is not buffer._native:
+            lib.SSL_set_SSL_CTX(ssl, native.ptr)
+            lib.SSL_set_verify(ssl, native.verify_mode, None)
+            buffer._native = native
+        return L.SSL_TLSEXT_ERR_OK
+    except BaseException as exc:  # stored, and re-raised by the handshake call
+        buffer._callback_error = exc
+        alert[0] = L.SSL_AD_INTERNAL_ERROR
+        return L.SSL_TLSEXT_ERR_ALERT_FATAL
+
+
+def on_alpn_select(ssl, out, outlen, client, client_len):
+    """ALPN on a server: the first of our protocols that the client offers; none in common means no ALPN."""
+    buffer = _buffer_for(ssl)
+    if buffer is None or not buffer._native.alpn:
+        return L.SSL_TLSEXT_ERR_NOACK
+    offered = ctypes.string_at(client, client_len)
+    positions = {}
+    index = 0
+    while index < len(offered):
+        length = bytearray(offered[index:index + 1])[0]
+        positions.setdefault(offered[index + 1:index + 1 + length], index + 1)
+        index += 1 + length
+    for proto in buffer._native.alpn:
+        if proto in positions:
+            out[0] = client + positions[proto]
+            outlen[0] = len(proto)
+            return L.SSL_TLSEXT_ERR_OK
+    return L.SSL_TLSEXT_ERR_NOACK

@@ -1,0 +1,85 @@
+# -*- coding: utf-8 -*-
+"""Turning OpenSSL's verification result into CertificateVerificationError with a reason and a useful message."""
+from __future__ import absolute_import, division, print_function, unicode_literals
+
+import datetime
+
+from asn1crypto import x509 as _x509
+
+from .._errors import CertificateVerificationError, verification_message
+from . import _libssl as L
+from ._lowlevel import VERSION, lib
+
+__all__ = ["verification_error", "reason_for"]
+
+_REASONS = {
+    L.X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT: "untrusted_root",
+    L.X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY: "untrusted_root",
+    L.X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE: "untrusted_root",
+    L.X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN: "untrusted_root",
+    L.X509_V_ERR_CERT_UNTRUSTED: "untrusted_root",
+    L.X509_V_ERR_CERT_REJECTED: "untrusted_root",
+    L.X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT: "self_signed",
+    L.X509_V_ERR_CERT_HAS_EXPIRED: "expired",
+    L.X509_V_ERR_CERT_NOT_YET_VALID: "not_yet_valid",
+    L.X509_V_ERR_CERT_REVOKED: "revoked",
+    L.X509_V_ERR_HOSTNAME_MISMATCH: "hostname_mismatch",
+    L.X509_V_ERR_IP_ADDRESS_MISMATCH: "hostname_mismatch",
+    L.X509_V_ERR_EMAIL_MISMATCH: "hostname_mismatch",
+    L.X509_V_ERR_UNABLE_TO_DECRYPT_CERT_SIGNATURE: "bad_signature",
+    L.X509_V_ERR_CERT_SIGNATURE_FAILURE: "bad_signature",
+    L.X509_V_ERR_CA_MD_TOO_WEAK: "bad_signature",
+    L.X509_V_ERR_EE_KEY_TOO_SMALL: "weak_key",
+    L.X509_V_ERR_CA_KEY_TOO_SMALL: "weak_key",
+    L.X509_V_ERR_INVALID_PURPOSE: "invalid_purpose",
+}
+if VERSION >= 0x30000000:
+    # x509_vfy.h 3.0: UNSUPPORTED_SIGNATURE_ALGORITHM 76, SIGNATURE_ALGORITHM_MISMATCH 77.
+    _REASONS.update({76: "bad_signature", 77: "bad_signature"})
+
+_EXPIRY_REASONS = ("expired", "not_yet_valid")
+
+
+def reason_for(code):
+    """The public reason for an ``X509_V_ERR_*`` code."""
+    return _REASONS.get(code, "other")
+
+
+def _code_name(code):
+    text = lib.X509_verify_cert_error_string(code)
+    return text.decode("ascii", "replace") if text else "X509_V_ERR %d" % code
+
+
+def _validity_detail(chain_der, reason):
+    """Name the certificate whose validity period is wrong, and its date (best effort)."""
+    now = datetime.datetime.now(datetime.timezone.utc) if hasattr(datetime, "timezone") else None
+    for der in chain_der or ():
+        try:
+            cert = _x509.Certificate.load(der)
+            before, after = cert.not_valid_before, cert.not_valid_after
+            if now is None:  # Python 2.7: asn1crypto gives aware datetimes; compare naive UTC
+                before, after = before.replace(tzinfo=None), after.replace(tzinfo=None)
+                current = datetime.datetime.utcnow()
+            else:
+                current = now
+            if reason == "expired" and after < current:
+                return "notAfter %s, subject %s" % (after.strftime("%Y-%m-%d %H:%M:%S UTC"),
+                                                     cert.subject.human_friendly)
+            if reason == "not_yet_valid" and before > current:
+                return "notBefore %s, subject %s" % (before.strftime("%Y-%m-%d %H:%M:%S UTC"),
+                                                      cert.subject.human_friendly)
+        except Exception:
+            continue
+    return None
+
+
+def verification_error(code, host, chain_der, peer="server"):
+    """Build the CertificateVerificationError for verify result *code* (chain_der: the peer's chain, DER)."""
+    reason = reason_for(code)
+    native = _code_name(code)
+    detail = _validity_detail(chain_der, reason) if reason in _EXPIRY_REASONS else None
+    text = "%s: %s" % (native, detail) if detail else native
+    message = verification_message(host, reason, text)
+    if host is None and peer == "client":
+        message += " (client certificate)"
+    return CertificateVerificationError(message, host=host, reason=reason, native_code=code, native_message=native)

@@ -1,0 +1,392 @@
+# -*- coding: utf-8 -*-
+"""TLSSocket: a socket-like object written once over any TLSBuffer.
+
+The buffer does TLS; this class only moves bytes between it and a stream socket. One loop (``_drive``) runs a
+buffer operation and answers its requests: WantReadError -> send what is pending, receive, feed, retry;
+WantWriteError -> send, retry. Blocking and timeout sockets wait inside ``send``/``recv`` (the socket's own timeout
+applies to each of them, as in ``ssl``); a non-blocking socket turns "would block" into WantReadError or
+WantWriteError for the caller, who waits with select/selectors and calls again.
+
+Bytes the buffer produced but a non-blocking socket would not take yet wait in ``_outbox`` and go first on the
+next call. A call whose data the buffer already took never reports WantWriteError (the caller would send the data
+twice); a ``send`` refuses new data with WantWriteError while the outbox is not empty, so it stays small.
+"""
+from __future__ import absolute_import, division, print_function, unicode_literals
+
+import errno
+import io
+import socket as _socket
+
+from ._compat import PY2
+from ._errors import RaggedEOF, TLSError, WantReadError, WantWriteError
+
+__all__ = ["TLSSocket"]
+
+_RECV_SIZE = 65536
+_SEND_CHUNK = 256 * 1024  # the most one send() encrypts at once, bounding the buffered ciphertext
+_WOULD_BLOCK = frozenset(e for e in (getattr(errno, "EAGAIN", None), getattr(errno, "EWOULDBLOCK", None)) if e)
+
+
+def _would_block(exc):
+    return not isinstance(exc, _socket.timeout) and getattr(exc, "errno", None) in _WOULD_BLOCK
+
+
+class TLSSocket(object):
+    """A TLS connection over a stream socket, behaving like ``ssl.SSLSocket`` (alias ``TLSWrappedSocket``).
+
+    Made by ``ClientContext.wrap_socket`` / ``ServerContext.wrap_socket`` (or, listening, ``ServerContext.connect``).
+    Blocking, timeout and non-blocking modes follow the socket's. In non-blocking mode, I/O methods raise
+    :class:`WantReadError` / :class:`WantWriteError` when the socket would block: wait for it and call again
+    (a ``send`` that raised must be retried with the same data).
+
+    Raises (from the I/O methods): TLSError and its subclasses; ``socket.timeout`` and ``OSError`` from the
+    socket; :class:`RaggedEOF` from ``recv`` when the connection ends without close_notify.
+    """
+
+    def __init__(self, sock, buffer, context, do_handshake_on_connect=True):
+        if sock.type & _socket.SOCK_STREAM != _socket.SOCK_STREAM:
+            raise ValueError("TLSSocket needs a SOCK_STREAM socket")
+        self._sock = sock
+        self._buffer = buffer
+        self._context = context
+        self._outbox = b""
+        self._eof_fed = False
+        self._closed = False
+        self._io_refs = 0  # Python 3 makefile() bookkeeping (socket.SocketIO calls _decref_socketios)
+        self._makefile_refs = 0  # Python 2 makefile() bookkeeping
+        self._do_handshake_on_connect = do_handshake_on_connect
+        if buffer is not None and do_handshake_on_connect and sock.gettimeout() != 0.0 and self._connected():
+            try:
+                self.do_handshake()
+            except BaseException:
+                self._buffer.close()
+                raise
+
+    def _connected(self):
+        try:
+            self._sock.getpeername()
+            return True
+        except (OSError, _socket.error):
+            return False
+
+    # --- the loop between buffer and socket -----------------------------------------------------------------
+    def _drive(self, operation, *args):
+        buffer = self._tls()
+        nonblocking = self._sock.gettimeout() == 0.0
+        while True:
+            try:
+                result = operation(*args)
+            except WantReadError:
+                self._flush(raise_if_blocked=True)
+                self._fill()
+                continue
+            except WantWriteError:
+                self._flush(raise_if_blocked=True)
+                continue
+            except TLSError:
+                self._flush_quietly()  # deliver our alert, if libssl queued one
+                raise
+            self._flush(raise_if_blocked=not nonblocking)
+            return result
+        return buffer  # pragma: no cover
+
+    def _tls(self):
+        if self._buffer is None:
+            raise TLSError("this TLSSocket is %s" % ("closed" if self._closed else "listening"))
+        return self._buffer
+
+    def _flush(self, raise_if_blocked):
+        data = self._outbox + self._buffer.process_outgoing()
+        self._outbox = b""
+        if not data:
+            return
+        if self._sock.gettimeout() != 0.0:
+            self._sock.sendall(data)
+            return
+        view = memoryview(data)
+        sent = 0
+        while sent < len(data):
+            try:
+                sent += self._sock.send(view[sent:])
+            except (OSError, _socket.error) as exc:
+                if not _would_block(exc):
+                    raise
+                self._outbox = data[sent:]
+                if raise_if_blocked:
+                    raise WantWriteError("the socket is not ready for writing")
+                return
+
+    def _flush_quietly(self):
+        try:
+            self._flush(raise_if_blocked=False)
+        except Exception:
+            pass
+
+    def _fill(self):
+        if self._eof_fed:
+            raise RaggedEOF("the connection ended without close_notify")
+        try:
+            data = self._sock.recv(_RECV_SIZE)
+        except (OSError, _socket.error) as exc:
+            if _would_block(exc):
+                raise WantReadError("the socket has no data yet")
+            raise
+        if not data:
+            self._eof_fed = True
+        self._buffer.process_incoming(data)
+
+    # --- TLS operations ---------------------------------------------------------------------------------------
+    def do_handshake(self):
+        """Run the handshake (a no-op once done). Raises CertificateVerificationError, TLSError, socket errors."""
+        self._drive(self._tls().do_handshake)
+
+    def recv(self, bufsize=65536, flags=0):
+        """Receive up to *bufsize* bytes; ``b""`` after the peer's close_notify. Raises RaggedEOF on a bare EOF."""
+        if flags:
+            raise ValueError("flags are not supported on a TLSSocket")
+        return self._drive(self._tls().read, bufsize)
+
+    def recv_into(self, buffer, nbytes=0, flags=0):
+        """Receive into *buffer* (at most *nbytes*, or its size); returns the count, 0 after close_notify."""
+        if flags:
+            raise ValueError("flags are not supported on a TLSSocket")
+        view = memoryview(buffer)
+        if nbytes <= 0 or nbytes > len(view):
+            nbytes = len(view)
+        if view.format != "B" and not PY2:
+            view = view.cast("B")
+        return self._drive(self._tls().read, nbytes, view)
+
+    def read(self, len=1024, buffer=None):
+        """``ssl.SSLSocket.read``: like ``recv``, or ``recv_into`` with *buffer*."""
+        if buffer is not None:
+            return self.recv_into(buffer, len)
+        return self.recv(len)
+
+    def send(self, data, flags=0):
+        """Encrypt and send up to 256 KiB of *data*; returns how many bytes were taken."""
+        if flags:
+            raise ValueError("flags are not supported on a TLSSocket")
+        buffer = self._tls()
+        if self._outbox:
+            self._flush(raise_if_blocked=True)
+        view = memoryview(data)
+        chunk = view[:_SEND_CHUNK] if len(view) > _SEND_CHUNK else view
+        return self._drive(buffer.write, chunk.tobytes())
+
+    write = send
+
+    def sendall(self, data, flags=0):
+        """Send all of *data* (in a non-blocking mode, may raise WantWriteError partway)."""
+        view = memoryview(data)
+        sent = 0
+        while sent < len(view):
+            sent += self.send(view[sent:], flags)
+
+    def unwrap(self):
+        """Do the two-way close_notify exchange and return the plain socket (this object is unusable after).
+
+        Raises:
+            RaggedEOF: the peer closed the transport without answering with close_notify.
+        """
+        buffer = self._tls()
+        buffer.shutdown()
+        self._flush(raise_if_blocked=True)
+        while self._drive(buffer.read, _RECV_SIZE):
+            pass  # data the peer sent before its close_notify is dropped, as ssl does
+        sock, self._sock = self._sock, None
+        buffer.close()
+        self._buffer = None
+        self._closed = True
+        return sock
+
+    # --- socket-level operations --------------------------------------------------------------------------
+    def accept(self):
+        """On a listening TLSSocket (from ``ServerContext.connect``): accept and wrap one connection.
+
+        Returns ``(TLSSocket, address)``, handshaken unless the context asked otherwise.
+        """
+        if self._buffer is not None or self._closed:
+            raise TLSError("accept() needs a listening TLSSocket")
+        conn, address = self._sock.accept()
+        try:
+            return self._context.wrap_socket(conn, do_handshake_on_connect=self._do_handshake_on_connect), address
+        except BaseException:
+            conn.close()
+            raise
+
+    def listen(self, backlog=128):
+        """Listen (listening TLSSocket only)."""
+        self._sock.listen(backlog)
+
+    def fileno(self):
+        """The socket's file descriptor."""
+        return self._sock.fileno()
+
+    def settimeout(self, value):
+        """Set the socket's timeout (None: blocking, 0: non-blocking)."""
+        self._sock.settimeout(value)
+
+    def gettimeout(self):
+        """The socket's timeout."""
+        return self._sock.gettimeout()
+
+    def setblocking(self, flag):
+        """Switch blocking mode, as ``socket.setblocking``."""
+        self._sock.setblocking(flag)
+
+    def getpeername(self):
+        """The remote address."""
+        return self._sock.getpeername()
+
+    def getsockname(self):
+        """The local address."""
+        return self._sock.getsockname()
+
+    def setsockopt(self, *args):
+        """Pass through to the socket."""
+        return self._sock.setsockopt(*args)
+
+    def getsockopt(self, *args):
+        """Pass through to the socket."""
+        return self._sock.getsockopt(*args)
+
+    @property
+    def family(self):
+        """The socket's address family."""
+        return self._sock.family
+
+    @property
+    def type(self):
+        """The socket's type."""
+        return self._sock.type
+
+    def shutdown(self, how):
+        """Shut down the underlying socket (no close_notify: use ``close()`` or ``unwrap()`` for that)."""
+        self._sock.shutdown(how)
+
+    def close(self):
+        """Send close_notify (best effort, without waiting for the peer's), free the TLS state, close the socket.
+
+        With ``makefile()`` objects open, the real close happens when the last of them closes.
+        """
+        if PY2 and self._makefile_refs > 0:
+            self._makefile_refs -= 1
+            return
+        self._closed = True
+        if self._io_refs <= 0:
+            self._real_close()
+
+    def _real_close(self):
+        buffer, self._buffer = self._buffer, None
+        if buffer is not None:
+            try:
+                if buffer.negotiated_tls_version is not None:
+                    buffer.shutdown()
+                    self._outbox += buffer.process_outgoing()
+                    self._flush_quietly_with(buffer)
+            except Exception:
+                pass
+            buffer.close()
+        sock, self._sock = self._sock, None
+        if sock is not None:
+            sock.close()
+
+    def _flush_quietly_with(self, buffer):
+        data, self._outbox = self._outbox, b""
+        try:
+            if self._sock.gettimeout() == 0.0:
+                self._sock.send(data)
+            else:
+                self._sock.sendall(data)
+        except Exception:
+            pass
+
+    def _decref_socketios(self):
+        if self._io_refs > 0:
+            self._io_refs -= 1
+        if self._closed and self._io_refs <= 0:
+            self._real_close()
+
+    def detach(self):
+        """Give up the socket without closing it (the TLS state is freed without close_notify)."""
+        if self._buffer is not None:
+            self._buffer.close()
+            self._buffer = None
+        sock, self._sock = self._sock, None
+        self._closed = True
+        return sock
+
+    if PY2:  # pragma: no cover - exercised by the py27 tox environment
+        def makefile(self, mode="r", bufsize=-1):
+            """A file object reading and writing through TLS (closed along with this socket)."""
+            self._makefile_refs += 1
+            return _socket._fileobject(self, mode, bufsize, close=True)
+    else:
+        makefile = _socket.socket.makefile
+
+    @property
+    def _checkClosed(self):  # pragma: no cover - socket.SocketIO compatibility (never called with args)
+        return lambda: None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    def __del__(self):
+        try:
+            if not self._closed and self._sock is not None:
+                self._real_close()
+        except Exception:
+            pass
+
+    # --- what was negotiated (see TLSBuffer) ------------------------------------------------------------------
+    def cipher(self):
+        """The negotiated :class:`CipherSuite` (or int), or None."""
+        return self._tls().cipher()
+
+    def negotiated_protocol(self):
+        """The ALPN protocol chosen, or None."""
+        return self._tls().negotiated_protocol()
+
+    @property
+    def negotiated_tls_version(self):
+        """The :class:`TLSVersion` in use, or None."""
+        return self._tls().negotiated_tls_version
+
+    def getpeercert(self, binary_form=False):
+        """The peer's certificate as a dict like ``ssl``'s, or DER with *binary_form*; None if it sent none."""
+        return self._tls().getpeercert(binary_form)
+
+    def getpeercertchain(self):
+        """DER bytes of every certificate the peer sent, leaf first, or None."""
+        return self._tls().getpeercertchain()
+
+    @property
+    def session(self):
+        """A :class:`TLSSession` to resume this connection later, or None."""
+        return self._tls().session
+
+    @property
+    def session_reused(self):
+        """Whether this connection resumed a session."""
+        return self._tls().session_reused
+
+    @property
+    def context(self):
+        """The context this socket was made from."""
+        return self._context
+
+    @property
+    def buffer(self):
+        """The underlying :class:`TLSBuffer` (None once closed or for a listening socket)."""
+        return self._buffer
+
+    def __repr__(self):
+        state = "closed" if self._closed else ("listening" if self._buffer is None else "open")
+        return "<TLSSocket %s fd=%s>" % (state, self._sock.fileno() if self._sock is not None else -1)
+
+
+del io
