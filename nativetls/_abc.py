@@ -188,7 +188,7 @@ def normalize_server_hostname(server_hostname):
         try:
             _socket.inet_pton(family, str(name))
             return None, name, True
-        except (OSError, ValueError, _socket.error, UnicodeError):
+        except (OSError, ValueError, TypeError, _socket.error, UnicodeError):
             pass
     if not name or "\x00" in name:
         raise ValueError("server_hostname %r is not a valid host name" % (server_hostname,))

@@ -32,10 +32,13 @@ class Backend(object):
         certificate, private_key, trust_store: the value classes (PEP 543).
         supported_versions: frozenset of the concrete :class:`TLSVersion` members this backend can speak here.
         features: frozenset of feature names (see :data:`FEATURE_NAMES`); a name present means supported.
+        native_library: where the native library was loaded from (a path or soname), or None.
+        describe_trust_store: a callable returning a dict (``location``, ``source``, ``roots``) describing the
+            system trust store, or None.
     """
 
     def __init__(self, name, native_version, client_context, server_context, supported_versions, features,
-                 native_library=None):
+                 native_library=None, describe_trust_store=None):
         from ._objects import Certificate, PrivateKey, TrustStore
         unknown = set(features) - FEATURE_NAMES
         if unknown:
@@ -43,6 +46,7 @@ class Backend(object):
         self.name = name
         self.native_version = native_version
         self.native_library = native_library
+        self.describe_trust_store = describe_trust_store
         self.client_context = client_context
         self.server_context = server_context
         self.certificate = Certificate

@@ -161,7 +161,8 @@ class TLSConfiguration(object):
     def __setattr__(self, name, value):
         raise AttributeError("TLSConfiguration is immutable: use update() to make a changed copy")
 
-    __delattr__ = __setattr__
+    def __delattr__(self, name):
+        raise AttributeError("TLSConfiguration is immutable: use update() to make a changed copy")
 
     validate_certificates = property(lambda self: self._validate_certificates,
                                      doc="Whether the peer's certificate chain is verified (clients).")

@@ -154,9 +154,13 @@ class PrivateKey(object):
 
     def __init__(self, pem, password=None):
         self._pem = bytes(pem)
+        self._check_password(password)
+        self._password = password
+
+    @staticmethod
+    def _check_password(password):
         if password is not None and not (callable(password) or isinstance(password, (bytes, text_type))):
             raise TypeError("password must be bytes, str, a callable returning one, or None")
-        self._password = password
 
     @classmethod
     def from_buffer(cls, data, password=None):
@@ -177,6 +181,7 @@ class PrivateKey(object):
 
     @classmethod
     def _load(cls, data, password, origin):
+        cls._check_password(password)
         if _asn1_pem.detect(data):
             blocks = [(label, headers, der) for label, headers, der in _asn1_pem.unarmor(data, multiple=True)
                       if label in _KEY_LABELS]

@@ -17,11 +17,12 @@ def load_backend():
     """
     from .._backend import Backend
     from . import _lowlevel
-    from ._context import OpenSSLClientContext, OpenSSLServerContext, supported_versions
+    from ._context import OpenSSLClientContext, OpenSSLServerContext, describe_trust_store, supported_versions
     features = {"server", "alpn", "sni_callback", "client_auth", "session_resumption"}
     if _lowlevel.HAS_KEYLOG:
         features.add("keylog")
     if _lowlevel.HAS_TLS1_3:
         features.add("tls1_3")
     return Backend("openssl", _lowlevel.VERSION_TEXT, OpenSSLClientContext, OpenSSLServerContext,
-                   supported_versions(), features, native_library=_lowlevel.LIBRARY_PATH)
+                   supported_versions(), features, native_library=_lowlevel.LIBRARY_PATH,
+                   describe_trust_store=describe_trust_store)

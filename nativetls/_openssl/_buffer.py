@@ -203,7 +203,12 @@ class OpenSSLBuffer(TLSBuffer):
             size = len(buffer) if amt is None or amt < 0 else min(amt, len(buffer))
             if size == 0:
                 return 0
-            target = (ctypes.c_char * size).from_buffer(buffer)
+            try:
+                target = (ctypes.c_char * size).from_buffer(buffer)
+            except TypeError:  # Python 2's memoryview has no old-style buffer: read, then copy
+                data = self.read(size)
+                buffer[:len(data)] = data
+                return len(data)
         else:
             size = _DEFAULT_READ if amt is None or amt < 0 else amt
             if size == 0:
@@ -241,7 +246,7 @@ class OpenSSLBuffer(TLSBuffer):
         if self._state not in _WRITABLE:
             self._check_usable()
             raise TLSError("cannot write after shutdown()")
-        data = buf if type(buf) is bytes else bytes(buf)
+        data = buf if type(buf) is bytes else _to_bytes(buf)
         size = len(data)
         if not size:
             return 0
@@ -288,7 +293,7 @@ class OpenSSLBuffer(TLSBuffer):
         if self._eof:
             raise TLSError("data received after the transport's end of file")
         if type(data) is not bytes:
-            data = bytes(data)
+            data = _to_bytes(data)
         lib.BIO_write(self._rbio, data, len(data))
 
     def process_outgoing(self, amt=None):
@@ -402,6 +407,11 @@ class OpenSSLBuffer(TLSBuffer):
         self._state = State.CLOSED
         _live.pop(self._ssl_ptr, None)
         self._ssl.close()
+
+
+def _to_bytes(data):
+    """bytes from any buffer (``bytes(memoryview)`` is its repr on Python 2)."""
+    return data.tobytes() if isinstance(data, memoryview) else bytes(data)
 
 
 def _reason(code):

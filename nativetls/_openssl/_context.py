@@ -89,6 +89,19 @@ def system_trust_locations():
     return None, None, "none found"
 
 
+def describe_trust_store():
+    """``{"location", "source", "roots"}`` for ``python -m nativetls info``."""
+    cafile, capath, how = system_trust_locations()
+    roots = 0
+    if cafile:
+        with open(cafile, "rb") as handle:
+            roots += handle.read().count(b"-----BEGIN CERTIFICATE-----")
+    elif capath:  # a hashed directory usually mirrors the bundle: count it only when it stands alone
+        roots += len([n for n in os.listdir(capath) if len(n) > 2 and n[-2] == "." and n[-1].isdigit()])
+    location = " + ".join(p for p in (cafile, capath) if p) or "none"
+    return {"location": location, "source": how, "roots": roots}
+
+
 _cipher_names = []
 _cipher_lock = threading.Lock()
 
@@ -264,7 +277,11 @@ def _use_chain(ctx, chain):
     try:
         lib.SSL_CTX_use_PrivateKey(ctx, pkey)
     except TLSError as exc:
-        raise ConfigurationError("the private key was refused (too weak for this security level?): %s" % exc)
+        if "mismatch" in (exc.native_message or ""):
+            raise ConfigurationError("the private key does not match the certificate %s" % leaf.subject,
+                                     native_code=exc.native_code, native_message=exc.native_message)
+        raise ConfigurationError("the private key was refused (too weak for this security level?): %s" % exc,
+                                 native_code=exc.native_code, native_message=exc.native_message)
     finally:
         lib.EVP_PKEY_free(pkey)
     try:

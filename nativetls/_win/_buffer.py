@@ -1,0 +1,480 @@
+# -*- coding: utf-8 -*-
+"""The SChannel TLSBuffer: SSPI calls over in-memory SecBuffers, no socket.
+
+Theory of operation
+-------------------
+SSPI never touches the network: every call gets the bytes we hold and hands back bytes to send. We keep three
+byte queues - ``_incoming`` (received, not yet consumed), ``_outgoing`` (to send; unbounded, so this backend never
+raises WantWriteError) and ``_plaintext`` (decrypted, not yet read). What SChannel promises, and what we make of it:
+
+* Handshake (``InitializeSecurityContextW``, "ISC"): the first call has no input and returns
+  ``SEC_I_CONTINUE_NEEDED`` with the ClientHello in an SSPI-allocated TOKEN buffer. Later calls get all of
+  ``_incoming`` as a TOKEN buffer plus an EMPTY one. ``SEC_E_INCOMPLETE_MESSAGE`` means "nothing consumed: call
+  again with the same bytes and more" (WantReadError). On success or ``SEC_I_CONTINUE_NEEDED`` the input was
+  consumed, except what the EMPTY buffer now describes as ``SECBUFFER_EXTRA`` (the *last* ``cbBuffer`` bytes of
+  the input: the start of the next flight, or application data after the handshake). ``SEC_E_OK`` ends it.
+  ``SEC_I_INCOMPLETE_CREDENTIALS`` (the server asked for a client certificate we do not have) is retried with
+  ``ISC_REQ_USE_SUPPLIED_CREDS``, which sends an empty Certificate message, as browsers do.
+* Verification: SChannel runs with ``SCH_CRED_MANUAL_CRED_VALIDATION`` and validates nothing itself; after
+  ``SEC_E_OK`` we take ``SECPKG_ATTR_REMOTE_CERT_CONTEXT`` and verify it (``_verify``), before any application
+  data is returned.
+* Records (``DecryptMessage``): one call decrypts one record in place. Input is all of ``_incoming`` as one DATA
+  buffer plus three EMPTY ones; the DATA buffer of the result is the plaintext, EXTRA the bytes after the record.
+  ``SEC_E_INCOMPLETE_MESSAGE``: the record is not complete (WantReadError; bytes kept). ``SEC_I_CONTEXT_EXPIRED``:
+  the peer's close_notify. Wine 8 instead answers ``SEC_E_OK`` with no data for it, so an *alert record* that
+  decrypts to nothing without an error is also close_notify (fatal alerts fail the call).
+  ``SEC_I_RENEGOTIATE``: handshake data follows (TLS 1.3 NewSessionTicket/KeyUpdate, or a TLS 1.2
+  renegotiation request); the EXTRA bytes go to ISC until it returns ``SEC_E_OK``, then decryption resumes.
+* ``EncryptMessage`` takes at most ``SecPkgContext_StreamSizes.cbMaximumMessage`` bytes per record, in a DATA
+  buffer framed by STREAM_HEADER and STREAM_TRAILER buffers of ``cbHeader``/``cbTrailer`` bytes.
+* Shutdown: ``ApplyControlToken(SCHANNEL_SHUTDOWN)`` then one ISC call returns the close_notify record.
+* EOF (``process_incoming(b"")``): a read that needs more bytes after EOF is a RaggedEOF unless the peer's
+  close_notify came first.
+
+States (``State``), and the events that move between them (``_TRANSITIONS``)::
+
+    HANDSHAKING --handshake_done--> OPEN --sent_close--> LOCAL_CLOSED --received_close--> BOTH_CLOSED
+                                    OPEN --received_close--> REMOTE_CLOSED --sent_close--> BOTH_CLOSED
+    any --failed--> FAILED          any --closed--> CLOSED
+"""
+from __future__ import absolute_import, division, print_function, unicode_literals
+
+import ctypes
+import struct
+from ctypes import byref
+
+from .._abc import TLSBuffer, normalize_server_hostname
+from .._enums import CipherSuite, NextProtocol, TLSVersion
+from .._errors import CertificateVerificationError, RaggedEOF, TLSError, WantReadError
+from .._objects import TLSSession
+from . import _secur32 as S
+from ._lowlevel import CertContext, SecBuffers, SecurityContext, cert_der, describe, raise_status, secur32, store_ders
+from ._types import NativeError, status_name
+from ._verify import verify_peer
+
+__all__ = ["SChannelBuffer", "SChannelSession", "State"]
+
+
+class State(object):
+    """The states of a connection (see the module's theory of operation)."""
+    HANDSHAKING = "HANDSHAKING"
+    OPEN = "OPEN"
+    LOCAL_CLOSED = "LOCAL_CLOSED"
+    REMOTE_CLOSED = "REMOTE_CLOSED"
+    BOTH_CLOSED = "BOTH_CLOSED"
+    FAILED = "FAILED"
+    CLOSED = "CLOSED"
+
+
+_TRANSITIONS = {
+    (State.HANDSHAKING, "handshake_done"): State.OPEN,
+    (State.OPEN, "sent_close"): State.LOCAL_CLOSED,
+    (State.OPEN, "received_close"): State.REMOTE_CLOSED,
+    (State.LOCAL_CLOSED, "received_close"): State.BOTH_CLOSED,
+    (State.REMOTE_CLOSED, "sent_close"): State.BOTH_CLOSED,
+}
+_READABLE = frozenset([State.OPEN, State.LOCAL_CLOSED])
+_WRITABLE = frozenset([State.OPEN, State.REMOTE_CLOSED])
+_DEFAULT_READ = 16384
+_ALERT_RECORD = 21
+
+_CLIENT_FLAGS = (S.ISC_REQ_SEQUENCE_DETECT | S.ISC_REQ_REPLAY_DETECT | S.ISC_REQ_CONFIDENTIALITY |
+                 S.ISC_REQ_ALLOCATE_MEMORY | S.ISC_REQ_STREAM | S.ISC_REQ_EXTENDED_ERROR |
+                 S.ISC_REQ_MANUAL_CRED_VALIDATION)
+
+_VERSIONS = {
+    S.SP_PROT_TLS1_3_CLIENT: TLSVersion.TLSv1_3, S.SP_PROT_TLS1_3_SERVER: TLSVersion.TLSv1_3,
+    S.SP_PROT_TLS1_2_CLIENT: TLSVersion.TLSv1_2, S.SP_PROT_TLS1_2_SERVER: TLSVersion.TLSv1_2,
+    S.SP_PROT_TLS1_1_CLIENT: TLSVersion.TLSv1_1, S.SP_PROT_TLS1_1_SERVER: TLSVersion.TLSv1_1,
+    S.SP_PROT_TLS1_0_CLIENT: TLSVersion.TLSv1, S.SP_PROT_TLS1_0_SERVER: TLSVersion.TLSv1,
+    S.SP_PROT_SSL3_CLIENT: TLSVersion.SSLv3, S.SP_PROT_SSL3_SERVER: TLSVersion.SSLv3,
+}
+
+# Step results
+_DONE = "done"
+_NEED_READ = "need_read"
+_AGAIN = "again"
+
+
+class SChannelSession(TLSSession):
+    """A resumable SChannel session: SChannel caches sessions per credentials handle and target name, so the
+    session is the credentials handle of the connection that made it (kept alive here) and its target name."""
+
+    __slots__ = ("credentials", "target")
+
+    def __init__(self, credentials, target):
+        self.credentials = credentials
+        self.target = target
+
+
+def alpn_buffer(protocols):
+    """The SECBUFFER_APPLICATION_PROTOCOLS payload for ALPN *protocols* (bytes), or None."""
+    if not protocols:
+        return None
+    wire = b"".join(struct.pack("B", len(p)) + p for p in protocols)
+    # SEC_APPLICATION_PROTOCOLS { ULONG ProtocolListsSize; SEC_APPLICATION_PROTOCOL_LIST {
+    #     ProtoNegoExt (enum, 4 bytes), USHORT ProtocolListSize, UCHAR ProtocolList[] } }
+    entry = struct.pack("<IH", S.SecApplicationProtocolNegotiationExt_ALPN, len(wire)) + wire
+    return struct.pack("<I", len(entry)) + entry
+
+
+class SChannelBuffer(TLSBuffer):
+    """The SChannel :class:`~nativetls.TLSBuffer` (see the abstract class for the contract)."""
+
+    __slots__ = ("_context", "_native", "_credentials", "_ctx", "_target", "_host", "_state", "_failure",
+                 "_incoming", "_outgoing", "_plaintext", "_eof", "_flags", "_sizes", "_server", "__weakref__")
+
+    def __init__(self, context, native, server_hostname=None, session=None, server=False):
+        self._context = context
+        self._native = native
+        self._server = server
+        self._state = State.HANDSHAKING
+        self._failure = None
+        self._incoming = bytearray()
+        self._outgoing = bytearray()
+        self._plaintext = bytearray()
+        self._eof = False
+        self._sizes = None
+        self._ctx = None
+        self._flags = _CLIENT_FLAGS
+        sni, self._host, is_ip = normalize_server_hostname(server_hostname)
+        # The target name is both the SNI name and SChannel's session-cache key; an IP literal sends no SNI.
+        self._target = sni.decode("ascii") if sni else (self._host if is_ip else None)
+        if session is not None:
+            if not isinstance(session, SChannelSession):
+                raise TypeError("session must be a TLSSession from an SChannel connection")
+            self._credentials = session.credentials
+        else:
+            self._credentials = native.acquire()
+
+    # --- state -------------------------------------------------------------------------------------------
+    def _move(self, event):
+        self._state = _TRANSITIONS.get((self._state, event), self._state)
+
+    def _check_usable(self):
+        if self._state is State.CLOSED:
+            raise TLSError("this TLSBuffer has been closed")
+        if self._state is State.FAILED:
+            raise TLSError("the connection has failed earlier: %s" % (self._failure,))
+
+    def _fail(self, exc):
+        self._state = State.FAILED
+        self._failure = exc
+        raise exc
+
+    # --- handshake ---------------------------------------------------------------------------------------
+    def do_handshake(self):
+        if self._state is not State.HANDSHAKING:
+            self._check_usable()
+            return
+        while True:
+            result = self._handshake_step()
+            if result is _DONE:
+                break
+            if result is _NEED_READ:
+                if self._eof:
+                    self._fail(TLSError("the peer closed the connection during the handshake"))
+                raise WantReadError("the handshake needs more data from the peer")
+        self._sizes = self._query(S.SECPKG_ATTR_STREAM_SIZES, S.SecPkgContext_StreamSizes)
+        if self._native.verify:
+            self._verify()
+        self._move("handshake_done")
+
+    def _isc(self, inputs, output_count=1):
+        """One InitializeSecurityContextW call; queues what it produced and returns (status, inputs)."""
+        outputs = SecBuffers(output_count)
+        for index in range(output_count):
+            outputs.set(index, S.SECBUFFER_TOKEN if index == 0 else S.SECBUFFER_ALERT)
+        attributes = ctypes.c_uint32()
+        first = self._ctx is None
+        if first:
+            self._ctx = SecurityContext(S.SecHandle())
+        handle = self._ctx.handle
+        status = secur32().InitializeSecurityContextW(
+            byref(self._credentials.handle), None if first else byref(handle), self._target, self._flags, 0, 0,
+            inputs.ref if inputs is not None else None, 0, byref(handle), outputs.ref, byref(attributes), None)
+        for token in outputs.take_allocated():
+            self._outgoing += token
+        return status
+
+    def _handshake_step(self):
+        """One ISC call with what we hold; returns _DONE, _NEED_READ or _AGAIN, or raises."""
+        if self._ctx is None:
+            alpn = alpn_buffer(self._native.alpn)
+            inputs = SecBuffers(1).set(0, S.SECBUFFER_APPLICATION_PROTOCOLS, alpn) if alpn else None
+        elif not self._incoming:
+            return _NEED_READ
+        else:
+            inputs = SecBuffers(2).set(0, S.SECBUFFER_TOKEN, self._incoming).set(1, S.SECBUFFER_EMPTY)
+        status = self._isc(inputs)
+        if status == S.SEC_E_INCOMPLETE_MESSAGE:
+            return _NEED_READ
+        if status in (S.SEC_E_OK, S.SEC_I_CONTINUE_NEEDED, S.SEC_I_INCOMPLETE_CREDENTIALS):
+            if inputs is not None and self._ctx is not None and inputs.find(S.SECBUFFER_TOKEN) == 0:
+                self._keep_extra(inputs)
+            if status == S.SEC_E_OK:
+                return _DONE
+            if status == S.SEC_I_INCOMPLETE_CREDENTIALS:
+                self._flags |= S.ISC_REQ_USE_SUPPLIED_CREDS
+                return _AGAIN
+            return _AGAIN if self._incoming else _NEED_READ
+        self._fail_status("TLS handshake failed", "InitializeSecurityContextW", status)
+
+    def _keep_extra(self, inputs):
+        """After a successful call, keep only the unconsumed tail that SECBUFFER_EXTRA describes."""
+        extra = inputs.find(S.SECBUFFER_EXTRA)
+        if extra is None:
+            del self._incoming[:]
+        else:
+            del self._incoming[:len(self._incoming) - inputs.array[extra].cbBuffer]
+
+    def _fail_status(self, what, function, status):
+        text = describe(function, status)
+        if self._eof and status in (S.SEC_E_INCOMPLETE_MESSAGE,):
+            self._fail(TLSError("the peer closed the connection during the handshake"))
+        self._fail(TLSError("%s: %s" % (what, text), native_code=status,
+                            native_message="%s: %s" % (function, status_name(status))))
+
+    def _verify(self):
+        leaf = self._remote_certificate()
+        if leaf is None:
+            self._fail(CertificateVerificationError(host=self._host, reason="other",
+                                                    native_message="the peer sent no certificate"))
+        try:
+            verify_peer(leaf.handle, leaf.handle.contents.hCertStore, self._host, self._native.engine,
+                        server=not self._server)
+        except CertificateVerificationError as exc:
+            self._fail(exc)
+        finally:
+            leaf.close()
+
+    # --- application data --------------------------------------------------------------------------------
+    def read(self, amt=None, buffer=None):
+        if self._state is State.HANDSHAKING:
+            self.do_handshake()
+        size = (len(buffer) if amt is None or amt < 0 else min(amt, len(buffer))) if buffer is not None else (
+            _DEFAULT_READ if amt is None or amt < 0 else amt)
+        while not self._plaintext:
+            if self._state not in _READABLE:
+                if self._state in (State.REMOTE_CLOSED, State.BOTH_CLOSED):
+                    return b"" if buffer is None else 0
+                self._check_usable()
+            if size == 0:
+                break
+            if self._decrypt_one() is _NEED_READ and not self._plaintext:
+                if self._eof:
+                    self._fail(RaggedEOF("the peer closed the connection without close_notify "
+                                         "(data may be truncated)"))
+                raise WantReadError("no application data yet")
+        data = bytes(self._plaintext[:size])
+        del self._plaintext[:size]
+        if buffer is None:
+            return data
+        buffer[:len(data)] = data
+        return len(data)
+
+    def _decrypt_one(self):
+        """Decrypt one record from ``_incoming``; returns _AGAIN or _NEED_READ, or raises."""
+        if not self._incoming:
+            return _NEED_READ
+        record_type = self._incoming[0]
+        buffers = SecBuffers(4).set(0, S.SECBUFFER_DATA, self._incoming)
+        for index in (1, 2, 3):
+            buffers.set(index, S.SECBUFFER_EMPTY)
+        status = secur32().DecryptMessage(byref(self._ctx.handle), buffers.ref, 0, None)
+        if status == S.SEC_E_INCOMPLETE_MESSAGE:
+            return _NEED_READ
+        if status not in (S.SEC_E_OK, S.SEC_I_CONTEXT_EXPIRED, S.SEC_I_RENEGOTIATE):
+            self._fail_status("TLS read failed", "DecryptMessage", status)
+        data_index = buffers.find(S.SECBUFFER_DATA)
+        data = buffers.bytes_of(data_index) if data_index is not None else b""
+        extra_index = buffers.find(S.SECBUFFER_EXTRA)
+        extra = buffers.bytes_of(extra_index) if extra_index is not None else b""
+        self._incoming = bytearray(extra)
+        self._plaintext += data
+        if status == S.SEC_I_CONTEXT_EXPIRED or (status == S.SEC_E_OK and record_type == _ALERT_RECORD and
+                                                 not data):
+            self._move("received_close")
+        elif status == S.SEC_I_RENEGOTIATE:
+            self._post_handshake()
+        return _AGAIN
+
+    def _post_handshake(self):
+        """Feed handshake messages that arrived after the handshake (SEC_I_RENEGOTIATE) to ISC."""
+        while True:
+            inputs = SecBuffers(2).set(0, S.SECBUFFER_TOKEN, self._incoming).set(1, S.SECBUFFER_EMPTY)
+            status = self._isc(inputs)
+            if status == S.SEC_E_INCOMPLETE_MESSAGE:
+                raise WantReadError("post-handshake message incomplete")  # pragma: no cover - rare split
+            if status not in (S.SEC_E_OK, S.SEC_I_CONTINUE_NEEDED):
+                self._fail_status("TLS post-handshake message failed", "InitializeSecurityContextW", status)
+            self._keep_extra(inputs)
+            if status == S.SEC_E_OK or not self._incoming:
+                return
+
+    def write(self, buf):
+        if self._state is State.HANDSHAKING:
+            self.do_handshake()
+        if self._state not in _WRITABLE:
+            self._check_usable()
+            raise TLSError("cannot write after shutdown()")
+        data = bytes(buf)
+        step = self._sizes.cbMaximumMessage
+        records = bytearray()
+        for offset in range(0, len(data), step):
+            records += self._encrypt(data[offset:offset + step])
+        self._outgoing += records
+        return len(data)
+
+    def _encrypt(self, chunk):
+        sizes = self._sizes
+        buffers = SecBuffers(4)
+        buffers.set(0, S.SECBUFFER_STREAM_HEADER, size=sizes.cbHeader)
+        buffers.set(1, S.SECBUFFER_DATA, chunk)
+        buffers.set(2, S.SECBUFFER_STREAM_TRAILER, size=sizes.cbTrailer)
+        buffers.set(3, S.SECBUFFER_EMPTY)
+        try:
+            secur32().EncryptMessage(byref(self._ctx.handle), 0, buffers.ref, 0)
+        except NativeError as exc:
+            self._fail_status("TLS write failed", "EncryptMessage", exc.code)
+        return buffers.bytes_of(0) + buffers.bytes_of(1) + buffers.bytes_of(2)
+
+    def shutdown(self):
+        if self._state in (State.LOCAL_CLOSED, State.BOTH_CLOSED):
+            return
+        if self._state is State.HANDSHAKING:
+            raise TLSError("cannot shut down before the handshake has completed")
+        self._check_usable()
+        token = SecBuffers(1).set(0, S.SECBUFFER_TOKEN, struct.pack("<I", S.SCHANNEL_SHUTDOWN))
+        try:
+            secur32().ApplyControlToken(byref(self._ctx.handle), token.ref)
+        except NativeError as exc:
+            self._fail_status("TLS shutdown failed", "ApplyControlToken", exc.code)
+        status = self._isc(None)
+        if status not in (S.SEC_E_OK, S.SEC_I_CONTINUE_NEEDED, S.SEC_I_CONTEXT_EXPIRED):
+            self._fail_status("TLS shutdown failed", "InitializeSecurityContextW", status)
+        self._move("sent_close")
+
+    # --- the network side ----------------------------------------------------------------------------------
+    def process_incoming(self, data):
+        if self._state is State.CLOSED:
+            raise TLSError("this TLSBuffer has been closed")
+        if not data:
+            self._eof = True
+            return
+        if self._eof:
+            raise TLSError("data received after the transport's end of file")
+        self._incoming += data
+
+    def process_outgoing(self, amt=None):
+        size = len(self._outgoing) if amt is None or amt < 0 else min(amt, len(self._outgoing))
+        data = bytes(self._outgoing[:size])
+        del self._outgoing[:size]
+        return data
+
+    def _peek_outgoing(self, amt):
+        return bytes(self._outgoing[:amt])
+
+    def incoming_bytes_buffered(self):
+        return len(self._incoming)
+
+    def outgoing_bytes_buffered(self):
+        return len(self._outgoing)
+
+    # --- what was negotiated -------------------------------------------------------------------------------
+    def _established(self):
+        return self._state not in (State.HANDSHAKING, State.CLOSED) and self._ctx is not None
+
+    def _query(self, attribute, structure):
+        value = structure()
+        try:
+            secur32().QueryContextAttributesW(byref(self._ctx.handle), attribute, byref(value))
+        except NativeError:
+            return None
+        return value
+
+    def _remote_certificate(self):
+        pointer = ctypes.c_void_p()
+        try:
+            secur32().QueryContextAttributesW(byref(self._ctx.handle), S.SECPKG_ATTR_REMOTE_CERT_CONTEXT,
+                                              byref(pointer))
+        except NativeError:
+            return None
+        if not pointer.value:
+            return None
+        from ._crypt32 import PCCERT_CONTEXT
+        return CertContext(ctypes.cast(pointer, PCCERT_CONTEXT))
+
+    def cipher(self):
+        if not self._established():
+            return None
+        info = self._query(S.SECPKG_ATTR_CIPHER_INFO, S.SecPkgContext_CipherInfo)
+        if info is None or not info.dwCipherSuite:
+            return None
+        try:
+            return CipherSuite(info.dwCipherSuite)
+        except ValueError:
+            return info.dwCipherSuite
+
+    def negotiated_protocol(self):
+        if not self._established() or not self._native.alpn:
+            return None
+        info = self._query(S.SECPKG_ATTR_APPLICATION_PROTOCOL, S.SecPkgContext_ApplicationProtocol)
+        if info is None or info.ProtoNegoStatus != S.SecApplicationProtocolNegotiationStatus_Success:
+            return None
+        value = bytes(bytearray(info.ProtocolId[:info.ProtocolIdSize]))
+        try:
+            return NextProtocol(value)
+        except ValueError:
+            return value
+
+    @property
+    def negotiated_tls_version(self):
+        if not self._established():
+            return None
+        info = self._query(S.SECPKG_ATTR_CONNECTION_INFO, S.SecPkgContext_ConnectionInfo)
+        return _VERSIONS.get(info.dwProtocol) if info is not None else None
+
+    @property
+    def context(self):
+        return self._context
+
+    def getpeercertchain(self):
+        if self._ctx is None or self._state is State.CLOSED:
+            return None
+        leaf = self._remote_certificate()
+        if leaf is None:
+            return None
+        try:
+            first = cert_der(leaf.handle)
+            rest = [der for der in store_ders(leaf.handle.contents.hCertStore) if der != first]
+        finally:
+            leaf.close()
+        return [first] + rest
+
+    @property
+    def session(self):
+        if not self._established() or self._server:
+            return None
+        return SChannelSession(self._credentials, self._target)
+
+    @property
+    def session_reused(self):
+        if not self._established():
+            return False
+        info = self._query(S.SECPKG_ATTR_SESSION_INFO, S.SecPkgContext_SessionInfo)
+        return bool(info is not None and info.dwFlags & S.SSL_SESSION_RECONNECT)
+
+    @property
+    def state(self):
+        return self._state
+
+    def close(self):
+        if self._state is State.CLOSED:
+            return
+        self._state = State.CLOSED
+        if self._ctx is not None:
+            self._ctx.close()
+        self._ctx = None
+        self._credentials = None
+        del self._incoming[:], self._outgoing[:], self._plaintext[:]
