@@ -73,7 +73,7 @@ def cmd_selftest(args):
     backend = nativetls.backend()
     _out("backend:          %s" % backend.name)
     _out("native library:   %s (%s)" % (backend.native_version, backend.native_library or "system"))
-    pki = make_pki(hostnames=("localhost", "127.0.0.1"), days=1, client=True)
+    pki = make_pki(hostnames=("localhost", "127.0.0.1"), days=2, client=True)
     ca = nativetls.TrustStore.from_buffer(pki.ca_pem)
     server_chain = nativetls.SigningChain((nativetls.Certificate.from_buffer(pki.server_cert_pem),
                                            nativetls.PrivateKey.from_buffer(pki.server_key_pem)))
