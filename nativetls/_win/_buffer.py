@@ -48,7 +48,7 @@ from .._enums import CipherSuite, NextProtocol, TLSVersion
 from .._errors import CertificateVerificationError, RaggedEOF, TLSError, WantReadError
 from .._objects import TLSSession
 from . import _secur32 as S
-from ._lowlevel import CertContext, SecBuffers, SecurityContext, cert_der, describe, raise_status, secur32, store_ders
+from ._lowlevel import CertContext, SecBuffers, SecurityContext, cert_der, describe, secur32, store_ders
 from ._types import NativeError, status_name
 from ._verify import verify_peer
 

@@ -162,6 +162,38 @@ def _has_subject_alt_name(der):
         return False
 
 
+def _ip_matches(der, host):
+    """Whether the leaf lists IP address *host* in its subjectAltName (crypt32's SSL policy matches names only
+    on Wine 8, so IP addresses are always checked here, the same way everywhere)."""
+    import socket
+    from asn1crypto import x509 as _x509
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    wanted = socket.inet_pton(family, host)
+    try:
+        names = _x509.Certificate.load(der).subject_alt_name_value
+    except Exception:
+        return False
+    for name in names or ():
+        if name.name == "ip_address":
+            try:
+                if socket.inet_pton(family, name.native) == wanted:
+                    return True
+            except (OSError, ValueError):
+                continue
+    return False
+
+
+def _is_ip(host):
+    import socket
+    for family in (socket.AF_INET, socket.AF_INET6):
+        try:
+            socket.inet_pton(family, host)
+            return True
+        except (OSError, ValueError):
+            pass
+    return False
+
+
 def _policy(chain, host, server, allow_unknown_ca):
     """Run the SSL chain policy; returns the policy's dwError (0: accepted)."""
     name = ctypes.create_unicode_buffer(host) if host else None
@@ -243,10 +275,14 @@ def _judge(chain, host, engine, server):
     if reason in ("untrusted_root", "self_signed", "invalid_purpose"):
         _fail(host, reason, error_status)
     allow_unknown = engine.custom_ders is not None and not engine.exclusive
-    policy_error = _policy(chain, host, server, allow_unknown)
+    ip = bool(host) and _is_ip(host)
+    leaf = cert_der(_elements(chain)[0][0])
+    policy_error = _policy(chain, None if ip else host, server, allow_unknown)
     if policy_error == C.CERT_E_CN_NO_MATCH:
         _fail(host, "hostname_mismatch", policy_error)
-    if host and server and not _has_subject_alt_name(cert_der(_elements(chain)[0][0])):
+    if ip and server and not _ip_matches(leaf, host):
+        _fail(host, "hostname_mismatch", C.CERT_E_CN_NO_MATCH, "the address is not in the subjectAltName")
+    if host and server and not ip and not _has_subject_alt_name(leaf):
         # crypt32 falls back to the subject CN; nativetls never does (as X509_CHECK_FLAG_NEVER_CHECK_SUBJECT).
         _fail(host, "hostname_mismatch", C.CERT_E_CN_NO_MATCH, "no subjectAltName; the CN is not used")
     if reason == "time":
