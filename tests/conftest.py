@@ -1,0 +1,118 @@
+"""Shared fixtures: the session PKI and real TLS peers (see _certs.py and _peers.py).
+
+``tests`` is not a package: this directory goes first on sys.path so tests can
+``import _certs`` and ``import _peers``; ``nativetls`` itself is imported from the
+installed package (tox installs it), never from the source tree.
+
+Fixtures:
+    pki              session: _certs.StandardPKI (pki.ca, pki.intermediate, pki.server,
+                     pki.client, pki.expired, pki.not_yet_valid, pki.wrong_host,
+                     pki.cn_only, pki.ip_only, pki.revoked, pki.self_signed,
+                     pki.untrusted_ca, pki.untrusted, pki.crl, pki.root_crl,
+                     pki.crls_path, pki.factory)
+    cert_factory     function: a fresh _certs.CertFactory in tmp_path, for one-off certs
+    openssl_server   `openssl s_server -rev` serving pki.server (replies lines reversed)
+    gnutls_server    `gnutls-serv --echo` serving pki.server
+    stdlib_server    stdlib ssl echo server serving pki.server (records connections)
+    peers            the _peers module, for servers with other options
+
+A peer whose tool is missing is skipped, except under CI (CI set), where it fails.
+"""
+from __future__ import absolute_import, division, print_function
+
+import os
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+if os.environ.get("TOX_ENV_DIR"):
+    # Under tox, test the installed package: the source tree must not shadow it (pytest-xdist
+    # workers on 2.7 start with the current directory, the project root, on sys.path).
+    sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != ROOT]
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)
+
+import _libssl_override  # noqa: E402
+
+_libssl_override.apply()  # NATIVETLS_TEST_OPENSSL=1.1.1: load the pinned OpenSSL 1.1.1 instead of the system's
+
+import pytest  # noqa: E402
+
+import _certs  # noqa: E402
+import _peers  # noqa: E402
+
+# tests/win runs inside a Windows CPython (.ci/wine/test.sh, with --confcutdir=tests/win); its
+# conftest must never load in the Linux session (its hooks would apply to every test here).
+collect_ignore = ["win", "support"]
+
+
+def _tool_version(argv):
+    try:
+        out = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT).communicate()[0]
+        return out.decode("utf-8", "replace").splitlines()[0].strip()
+    except (OSError, IndexError):
+        return "missing"
+
+
+def pytest_report_header(config):
+    import ssl
+
+    try:
+        import nativetls
+        where = os.path.dirname(os.path.abspath(nativetls.__file__))
+    except Exception as exc:  # the header must never break the run
+        where = "not importable (%s: %s)" % (type(exc).__name__, exc)
+    try:
+        import cryptography
+        crypto = cryptography.__version__
+    except ImportError:
+        crypto = "missing"
+    return [
+        "nativetls: %s" % where,
+        "ssl: %s; cryptography %s" % (ssl.OPENSSL_VERSION, crypto),
+        "peers: %s; %s" % (_tool_version(["openssl", "version"]), _tool_version(["gnutls-serv", "--version"])),
+    ]
+
+
+def require_tool(name):
+    """Skips the test when executable ``name`` is missing (fails under CI, which must have it)."""
+    if not _peers.have_tool(name):
+        if os.environ.get("CI"):
+            pytest.fail("%s is missing on this CI machine (see APT_PACKAGES in .ci/run)" % name)
+        pytest.skip("%s is not installed" % name)
+
+
+@pytest.fixture(scope="session")
+def pki(tmp_path_factory):
+    return _certs.StandardPKI(str(tmp_path_factory.mktemp("pki")))
+
+
+@pytest.fixture
+def cert_factory(tmp_path):
+    return _certs.CertFactory(str(tmp_path))
+
+
+@pytest.fixture
+def peers():
+    return _peers
+
+
+@pytest.fixture
+def openssl_server(pki):
+    require_tool("openssl")
+    with _peers.openssl_s_server(pki.server) as server:
+        yield server
+
+
+@pytest.fixture
+def gnutls_server(pki):
+    require_tool("gnutls-serv")
+    with _peers.gnutls_serv(pki.server) as server:
+        yield server
+
+
+@pytest.fixture
+def stdlib_server(pki):
+    with _peers.stdlib_server(pki.server) as server:
+        yield server
