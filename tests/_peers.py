@@ -39,7 +39,7 @@ import time
 __all__ = [
     "Completed", "ProcessPeer", "StdlibServer", "ConnectionRecord", "free_port", "have_tool",
     "openssl_s_server", "gnutls_serv", "stdlib_server", "openssl_s_client", "gnutls_cli",
-    "stdlib_client_context", "stdlib_connect", "run", "recv_until", "line_reply",
+    "stdlib_client_context", "stdlib_connect", "run", "recv_until", "line_reply", "require_tool",
 ]
 
 HOST = "127.0.0.1"
@@ -51,6 +51,19 @@ Completed = collections.namedtuple("Completed", "argv returncode stdout stderr t
 def have_tool(name):
     """True when executable ``name`` is on PATH."""
     return any(os.access(os.path.join(d, name), os.X_OK) for d in os.environ.get("PATH", "").split(os.pathsep))
+
+
+def require_tool(name):
+    """Skip the calling test when executable *name* is missing (fail under CI, which must have it).
+
+    Lives here rather than in conftest.py: tests/lab has a conftest of its own, and ``from conftest import``
+    would then find whichever was loaded first.
+    """
+    import pytest
+    if not have_tool(name):
+        if os.environ.get("CI"):
+            pytest.fail("%s is missing on this CI machine (see APT_PACKAGES in .ci/run)" % name)
+        pytest.skip("%s is not installed" % name)
 
 
 def free_port(host=HOST):

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 import _peers
-from conftest import require_tool
+from _peers import require_tool
 
 
 def run_cli(*args, **kwargs):

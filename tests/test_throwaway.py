@@ -20,7 +20,7 @@ import time
 import pytest
 from asn1crypto import keys, pem, x509
 
-from conftest import require_tool
+from _peers import require_tool
 
 PY2 = sys.version_info[0] == 2
 ECDSA_SHA256_ALGID = binascii.unhexlify("300a06082a8648ce3d040302")
