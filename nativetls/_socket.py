@@ -8,8 +8,11 @@ applies to each of them, as in ``ssl``); a non-blocking socket turns "would bloc
 WantWriteError for the caller, who waits with select/selectors and calls again.
 
 Bytes the buffer produced but a non-blocking socket would not take yet wait in ``_outbox`` and go first on the
-next call. A call whose data the buffer already took never reports WantWriteError (the caller would send the data
-twice); a ``send`` refuses new data with WantWriteError while the outbox is not empty, so it stays small.
+next call. As in ``ssl``, a non-blocking ``send`` reports success only once its ciphertext has reached the socket:
+if some is left in the outbox it raises WantWriteError, and the caller's retry with the same data (the contract)
+flushes it and returns the count taken earlier (``_pending_send``). So the caller always knows when it must wait
+for writability, and ``recv`` reads the socket even while the outbox is full (a peer blocked writing to us reads
+nothing until we do), raising WantWriteError only for bytes no ``send`` accounts for (handshake, alerts).
 """
 from __future__ import absolute_import, division, print_function, unicode_literals
 
@@ -50,6 +53,7 @@ class TLSSocket(object):
         self._buffer = buffer
         self._context = context
         self._outbox = b""
+        self._pending_send = 0  # bytes a send() took but reported as WantWriteError (see the module doc)
         self._eof_fed = False
         self._closed = False
         self._io_refs = 0  # Python 3 makefile() bookkeeping (socket.SocketIO calls _decref_socketios)
@@ -77,8 +81,15 @@ class TLSSocket(object):
             try:
                 result = operation(*args)
             except WantReadError:
-                self._flush(raise_if_blocked=True)
-                self._fill()
+                # Read even while earlier bytes wait in the outbox: a peer blocked writing to us reads nothing
+                # until we do (refusing to read here deadlocked full-duplex non-blocking callers).
+                self._flush(raise_if_blocked=False)
+                try:
+                    self._fill()
+                except WantReadError:
+                    if self._outbox and not self._pending_send:  # bytes the caller does not know to wait for
+                        raise WantWriteError("the socket is not ready for writing")
+                    raise
                 continue
             except WantWriteError:
                 self._flush(raise_if_blocked=True)
@@ -164,15 +175,26 @@ class TLSSocket(object):
         return self.recv(len)
 
     def send(self, data, flags=0):
-        """Encrypt and send up to 256 KiB of *data*; returns how many bytes were taken."""
+        """Encrypt and send up to 256 KiB of *data*; returns how many bytes were taken.
+
+        Non-blocking: WantWriteError (or WantReadError) means "wait, then retry with the same data", as in ``ssl``.
+        """
         if flags:
             raise ValueError("flags are not supported on a TLSSocket")
         buffer = self._tls()
         if self._outbox:
             self._flush(raise_if_blocked=True)
-        view = memoryview(data)
-        chunk = view[:_SEND_CHUNK] if len(view) > _SEND_CHUNK else view
-        return self._drive(buffer.write, chunk.tobytes())
+        if self._pending_send:  # the retry of a send() that raised WantWriteError: its data is now sent
+            taken, self._pending_send = self._pending_send, 0
+            return taken
+        if type(data) is not bytes or len(data) > _SEND_CHUNK:  # bytes that fit go as they are, without a copy
+            view = memoryview(data)
+            data = (view[:_SEND_CHUNK] if len(view) > _SEND_CHUNK else view).tobytes()
+        taken = self._drive(buffer.write, data)
+        if self._outbox:  # non-blocking, and the socket took only part of the ciphertext
+            self._pending_send = taken
+            raise WantWriteError("the socket is not ready for writing; retry with the same data")
+        return taken
 
     write = send
 
@@ -181,7 +203,7 @@ class TLSSocket(object):
         view = memoryview(data)
         sent = 0
         while sent < len(view):
-            sent += self.send(view[sent:], flags)
+            sent += self.send(view[sent:] if sent else data, flags)  # the first send may take bytes as they are
 
     def unwrap(self):
         """Do the two-way close_notify exchange and return the plain socket (this object is unusable after).
@@ -219,37 +241,43 @@ class TLSSocket(object):
         """Listen (listening TLSSocket only)."""
         self._sock.listen(backlog)
 
+    def _raw(self):
+        """The plain socket; a closed, detached or unwrapped TLSSocket raises EBADF as a closed socket does."""
+        if self._sock is None:
+            raise _socket.error(errno.EBADF, "Bad file descriptor")
+        return self._sock
+
     def fileno(self):
-        """The socket's file descriptor."""
-        return self._sock.fileno()
+        """The socket's file descriptor (-1 once closed, as for ``ssl.SSLSocket``)."""
+        return -1 if self._sock is None else self._sock.fileno()
 
     def settimeout(self, value):
         """Set the socket's timeout (None: blocking, 0: non-blocking)."""
-        self._sock.settimeout(value)
+        self._raw().settimeout(value)
 
     def gettimeout(self):
         """The socket's timeout."""
-        return self._sock.gettimeout()
+        return self._raw().gettimeout()
 
     def setblocking(self, flag):
         """Switch blocking mode, as ``socket.setblocking``."""
-        self._sock.setblocking(flag)
+        self._raw().setblocking(flag)
 
     def getpeername(self):
         """The remote address."""
-        return self._sock.getpeername()
+        return self._raw().getpeername()
 
     def getsockname(self):
         """The local address."""
-        return self._sock.getsockname()
+        return self._raw().getsockname()
 
     def setsockopt(self, *args):
         """Pass through to the socket."""
-        return self._sock.setsockopt(*args)
+        return self._raw().setsockopt(*args)
 
     def getsockopt(self, *args):
         """Pass through to the socket."""
-        return self._sock.getsockopt(*args)
+        return self._raw().getsockopt(*args)
 
     @property
     def family(self):
@@ -263,7 +291,7 @@ class TLSSocket(object):
 
     def shutdown(self, how):
         """Shut down the underlying socket (no close_notify: use ``close()`` or ``unwrap()`` for that)."""
-        self._sock.shutdown(how)
+        self._raw().shutdown(how)
 
     def close(self):
         """Send close_notify (best effort, without waiting for the peer's), free the TLS state, close the socket.

@@ -302,6 +302,28 @@ def test_tls13_ticket_arrives_through_a_read_that_wants_more(pki):
     assert c.session is not None
 
 
+@pytest.mark.parametrize("version", [TLSVersion.TLSv1_2, TLSVersion.TLSv1_3])
+def test_session_survives_connections_closed_without_close_notify(pki, version):
+    # libssl marks a session not resumable when a connection holding it is freed before sending close_notify;
+    # the TLSSession must stay usable however the connections it came from or went into ended.
+    client = client_context(pki, highest_supported_version=version)
+    server = server_context(pki)
+    c, s = client.wrap_buffers("localhost"), server.wrap_buffers()
+    handshake(c, s)
+    s.write(b"x")
+    pump(c, s)
+    assert c.read() == b"x"
+    session = c.session
+    c.close()
+    s.close()
+    for _ in range(3):
+        c2, s2 = client.wrap_buffers("localhost", session=session), server.wrap_buffers()
+        handshake(c2, s2)
+        assert c2.session_reused and s2.session_reused
+        c2.close()
+        s2.close()
+
+
 def test_tickets_are_private_to_a_server_context(pki):
     client = client_context(pki)
     first = server_context(pki)

@@ -15,15 +15,17 @@ bound. What libssl promises in that setting, and what this module makes of it:
 * ``SSL_write`` without ``SSL_MODE_ENABLE_PARTIAL_WRITE`` takes all of the data or none. A write that raised
   (WantReadError while it drives the handshake) must be retried with the same bytes;
   ``SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER`` lets that retry pass another object holding them.
-* An empty ``rbio`` says "retry" (``BIO_set_mem_eof_return(rbio, -1)``). ``process_incoming(b"")`` switches it to
+* An empty ``rbio`` says "retry" (``BIO_set_mem_eof_return(rbio, -1)``, a new memory BIO's default). ``process_incoming(b"")`` switches it to
   "end of file" (0): libssl then sees the transport end. OpenSSL 1.1.1 reports that as ``SSL_ERROR_SYSCALL``
   with an empty error queue, 3.0 as ``SSL_ERROR_SSL`` with ``SSL_R_UNEXPECTED_EOF_WHILE_READING``: both are a
   ragged EOF (RaggedEOF), unless the peer's close_notify came first (``SSL_ERROR_ZERO_RETURN``: reads return
   ``b""``).
 * TLS 1.3 session tickets and key updates arrive after the handshake; ``SSL_read`` consumes them even when it
   then reports WANT_READ, so a read that raised WantReadError may still have made ``.session`` available.
-* The error queue is per thread, and ``SSL_get_error`` is only right if the queue was empty before the call: each
-  operation starts with ``ERR_clear_error`` and every failure drains the queue into its exception.
+* The error queue is per thread, and ``SSL_get_error`` is only right if the queue was empty before the call. The
+  per-record operations do not clear it first (a native call each); a failure that ``SSL_get_error`` blames on
+  the queue is asked again once the queue is drained, to tell an earlier call's leftovers from this call's
+  errors (``_get_error``). Every failure drains the queue into its exception, leaving it empty.
 * Native callbacks (SNI, ALPN) cannot raise into libssl: ``on_servername`` stores the exception on the buffer and
   returns a fatal alert; the handshake call then raises TLSError with the stored exception as ``__cause__``.
 
@@ -36,6 +38,7 @@ States (``State``), and the events that move between them (``_TRANSITIONS``)::
 from __future__ import absolute_import, division, print_function, unicode_literals
 
 import ctypes
+import threading
 import weakref
 from ctypes import byref, c_uint, c_void_p
 
@@ -80,7 +83,32 @@ _WRITABLE = frozenset([State.OPEN, State.REMOTE_CLOSED])
 _VERSIONS = {L.TLS1_3_VERSION: TLSVersion.TLSv1_3, L.TLS1_2_VERSION: TLSVersion.TLSv1_2,
              L.TLS1_1_VERSION: TLSVersion.TLSv1_1, L.TLS1_VERSION: TLSVersion.TLSv1, L.SSL3_VERSION: TLSVersion.SSLv3}
 _DEFAULT_READ = 16384
+_SCRATCH_SIZE = 278528  # 272 KiB: the ciphertext of a 256 KiB write (TLSSocket's largest) in one BIO_read
 _BIO_S_MEM = lib.BIO_s_mem()
+_WANT = frozenset([L.SSL_ERROR_WANT_READ, L.SSL_ERROR_WANT_WRITE])
+_WANT_OR_CLOSED = _WANT | frozenset([L.SSL_ERROR_ZERO_RETURN])
+
+
+class _Scratch(threading.local):
+    """Per-thread memory that SSL_read and BIO_read fill before one copy out into ``bytes``.
+
+    A fresh ``create_string_buffer`` per call costs an allocation, zeroing it, and a copy of all of it (``.raw``)
+    before the slice; the scratch costs one copy of what was read. It is per thread because ctypes releases the
+    GIL during native calls. Nothing runs Python code between filling it and copying out except native
+    callbacks during a handshake, which never read application data.
+    """
+
+    def __init__(self):
+        storage = bytearray(_SCRATCH_SIZE)
+        target = (ctypes.c_char * _SCRATCH_SIZE).from_buffer(storage)
+        self.keep = (target, storage)
+        self.slot = (ctypes.addressof(target), memoryview(storage))
+
+
+_scratch = _Scratch()
+# Prebound for the per-record paths (a module global is found faster than an attribute of ``lib``).
+_SSL_read, _SSL_write, _BIO_read, _BIO_write = lib.SSL_read, lib.SSL_write, lib.BIO_read, lib.BIO_write
+_OPEN, _CLOSED = State.OPEN, State.CLOSED
 
 # Live SSL objects -> their buffer (weakly), for the native callbacks, which only receive the SSL pointer.
 _live = {}
@@ -99,7 +127,7 @@ class OpenSSLBuffer(TLSBuffer):
     """The OpenSSL :class:`~nativetls.TLSBuffer` (see the abstract class for the contract)."""
 
     __slots__ = ("_context", "_native", "_ssl", "_ssl_ptr", "_rbio", "_wbio", "_state", "_server", "_host",
-                 "_eof", "_failure", "_callback_error", "__weakref__")
+                 "_eof", "_failure", "_callback_error", "_rejected", "__weakref__")
 
     def __init__(self, context, native, server_hostname=None, session=None, server=False):
         self._context = context
@@ -109,15 +137,15 @@ class OpenSSLBuffer(TLSBuffer):
         self._eof = False
         self._failure = None
         self._callback_error = None
+        self._rejected = []  # DER of certificates the verify callback saw fail (libssl 1.1.1 drops the chain)
         sni, self._host, is_ip = (None, None, False) if server else normalize_server_hostname(server_hostname)
         if session is not None and not isinstance(session, OpenSSLSession):
             raise TypeError("session must be a TLSSession from an OpenSSL connection")
-        self._ssl = Owned(lib.SSL_new(native.ptr), lib.SSL_free)
-        ssl = self._ssl_ptr = self._ssl.ptr
+        ssl = self._ssl_ptr = lib.SSL_new(native.ptr)
+        self._ssl = Owned(ssl, lib.SSL_free)
+        # A new memory BIO answers "retry" (-1) when empty: BIO_set_mem_eof_return(-1) is its default (mem_new).
         self._rbio = lib.BIO_new(_BIO_S_MEM)
         self._wbio = lib.BIO_new(_BIO_S_MEM)
-        lib.BIO_ctrl(self._rbio, L.BIO_C_SET_BUF_MEM_EOF_RETURN, -1, None)
-        lib.BIO_ctrl(self._wbio, L.BIO_C_SET_BUF_MEM_EOF_RETURN, -1, None)
         lib.SSL_set_bio(ssl, self._rbio, self._wbio)  # the SSL owns both BIOs from here on
         if server:
             lib.SSL_set_accept_state(ssl)
@@ -132,7 +160,12 @@ class OpenSSLBuffer(TLSBuffer):
                 else:
                     lib.X509_VERIFY_PARAM_set1_host(param, sni, len(sni))
             if session is not None:
-                lib.SSL_set_session(ssl, session._handle.ptr)
+                copy = _session_copy(session._handle.ptr)
+                try:
+                    lib.SSL_set_session(ssl, copy or session._handle.ptr)  # takes its own reference
+                finally:
+                    if copy:
+                        lib.SSL_SESSION_free(copy)
         _live[ssl] = weakref.ref(self, lambda _ref, key=ssl: _live.pop(key, None))
 
     # --- state -------------------------------------------------------------------------------------------
@@ -158,26 +191,24 @@ class OpenSSLBuffer(TLSBuffer):
             self._check_usable()
             return
         ssl = self._ssl_ptr
-        lib.ERR_clear_error()
         result = lib.SSL_do_handshake(ssl)
         if result == 1:
             self._move("handshake_done")
             return
-        error = lib.SSL_get_error(ssl, result)
+        error, errors = _get_error(ssl, result, _WANT)
         if error == L.SSL_ERROR_WANT_READ and self._callback_error is None:
             raise WantReadError("the handshake needs more data from the peer")
         if error == L.SSL_ERROR_WANT_WRITE:
             raise WantWriteError("the handshake needs the outgoing data sent first")
-        self._handshake_failed(error)
+        self._handshake_failed(error, errors)
 
-    def _handshake_failed(self, error):
-        errors = drain_errors()
+    def _handshake_failed(self, error, errors):
         if self._callback_error is not None:
             cause, self._callback_error = self._callback_error, None
             self._fail(TLSError("the SNI callback failed: %s: %s" % (type(cause).__name__, cause)), cause)
         verify_result = lib.SSL_get_verify_result(self._ssl_ptr)
         if verify_result != L.X509_V_OK and self._native.verify_mode != L.SSL_VERIFY_NONE:
-            self._fail(verification_error(verify_result, self._host, self.getpeercertchain(),
+            self._fail(verification_error(verify_result, self._host, self.getpeercertchain() or self._rejected,
                                           "client" if self._server else "server"))
         native = "; ".join(text for _c, text in errors) or None
         code = errors[-1][0] if errors else None
@@ -193,37 +224,42 @@ class OpenSSLBuffer(TLSBuffer):
 
     # --- application data --------------------------------------------------------------------------------
     def read(self, amt=None, buffer=None):
-        if self._state is State.HANDSHAKING:
-            self.do_handshake()
-        if self._state not in _READABLE:
-            if self._state in (State.REMOTE_CLOSED, State.BOTH_CLOSED):
-                return b"" if buffer is None else 0
-            self._check_usable()
-        if buffer is not None:
-            size = len(buffer) if amt is None or amt < 0 else min(amt, len(buffer))
-            if size == 0:
-                return 0
-            try:
-                target = (ctypes.c_char * size).from_buffer(buffer)
-            except TypeError:  # Python 2's memoryview has no old-style buffer: read, then copy
-                data = self.read(size)
-                buffer[:len(data)] = data
-                return len(data)
-        else:
-            size = _DEFAULT_READ if amt is None or amt < 0 else amt
-            if size == 0:
+        if self._state is not _OPEN:
+            if self._state is State.HANDSHAKING:
+                self.do_handshake()
+            if self._state not in _READABLE:
+                if self._state in (State.REMOTE_CLOSED, State.BOTH_CLOSED):
+                    return b"" if buffer is None else 0
+                self._check_usable()
+        if buffer is None:
+            if amt is None or amt < 0:
+                amt = _DEFAULT_READ
+            elif amt == 0:
                 return b""
-            target = ctypes.create_string_buffer(size)
-        lib.ERR_clear_error()
+            address, view = _scratch.slot
+            count = _SSL_read(self._ssl_ptr, address, amt if amt < _SCRATCH_SIZE else _SCRATCH_SIZE)
+            if count > 0:
+                return view[:count].tobytes()
+            self._read_failed(count)
+            return b""
+        size = len(buffer) if amt is None or amt < 0 else min(amt, len(buffer))
+        if size == 0:
+            return 0
+        try:
+            target = (ctypes.c_char * size).from_buffer(buffer)
+        except TypeError:  # Python 2's memoryview has no old-style buffer: read, then copy
+            data = self.read(size)
+            buffer[:len(data)] = data
+            return len(data)
         count = lib.SSL_read(self._ssl_ptr, target, size)
         if count > 0:
-            return count if buffer is not None else target.raw[:count] if count < size else target.raw
+            return count
         self._read_failed(count)
-        return b"" if buffer is None else 0
+        return 0
 
     def _read_failed(self, result):
         """Interpret an SSL_read result <= 0: returns for close_notify, raises otherwise."""
-        error = lib.SSL_get_error(self._ssl_ptr, result)
+        error, errors = _get_error(self._ssl_ptr, result, _WANT_OR_CLOSED)
         if error == L.SSL_ERROR_ZERO_RETURN:
             self._move("received_close")
             return
@@ -231,7 +267,6 @@ class OpenSSLBuffer(TLSBuffer):
             raise WantReadError("no application data yet")
         if error == L.SSL_ERROR_WANT_WRITE:
             raise WantWriteError("the outgoing data must be sent first")
-        errors = drain_errors()
         code = errors[-1][0] if errors else None
         native = "; ".join(text for _c, text in errors) or None
         if self._eof and (code is None or _is_eof(code)):
@@ -241,25 +276,24 @@ class OpenSSLBuffer(TLSBuffer):
                             native_code=code, native_message=native))
 
     def write(self, buf):
-        if self._state is State.HANDSHAKING:
-            self.do_handshake()
-        if self._state not in _WRITABLE:
-            self._check_usable()
-            raise TLSError("cannot write after shutdown()")
+        if self._state is not _OPEN:
+            if self._state is State.HANDSHAKING:
+                self.do_handshake()
+            if self._state not in _WRITABLE:
+                self._check_usable()
+                raise TLSError("cannot write after shutdown()")
         data = buf if type(buf) is bytes else _to_bytes(buf)
         size = len(data)
         if not size:
             return 0
-        lib.ERR_clear_error()
-        written = lib.SSL_write(self._ssl_ptr, data, size)
+        written = _SSL_write(self._ssl_ptr, data, size)
         if written > 0:
             return written
-        error = lib.SSL_get_error(self._ssl_ptr, written)
+        error, errors = _get_error(self._ssl_ptr, written, _WANT)
         if error == L.SSL_ERROR_WANT_READ:
             raise WantReadError("the write needs data from the peer first; retry with the same data")
         if error == L.SSL_ERROR_WANT_WRITE:
             raise WantWriteError("the outgoing data must be sent first; retry with the same data")
-        errors = drain_errors()
         code = errors[-1][0] if errors else None
         native = "; ".join(text for _c, text in errors) or None
         self._fail(TLSError("TLS write failed: %s" % (_reason(code) or native if code else "error %d" % error),
@@ -283,7 +317,10 @@ class OpenSSLBuffer(TLSBuffer):
 
     # --- the network side ----------------------------------------------------------------------------------
     def process_incoming(self, data):
-        if self._state is State.CLOSED:
+        if data and type(data) is bytes and not self._eof and self._state is not _CLOSED:
+            _BIO_write(self._rbio, data, len(data))
+            return
+        if self._state is _CLOSED:
             raise TLSError("this TLSBuffer has been closed")
         if not data:
             if not self._eof:
@@ -297,15 +334,27 @@ class OpenSSLBuffer(TLSBuffer):
         lib.BIO_write(self._rbio, data, len(data))
 
     def process_outgoing(self, amt=None):
-        if self._state is State.CLOSED:
+        if self._state is _CLOSED:
             return b""
-        pending = lib.BIO_ctrl_pending(self._wbio)
-        if not pending:
-            return b""
-        size = pending if amt is None or amt < 0 else min(amt, pending)
-        out = ctypes.create_string_buffer(size)
-        lib.BIO_read(self._wbio, out, size)
-        return out.raw
+        address, view = _scratch.slot
+        if amt is None or amt < 0:
+            count = _BIO_read(self._wbio, address, _SCRATCH_SIZE)  # <= 0: nothing buffered
+            if count < _SCRATCH_SIZE:
+                return view[:count].tobytes() if count > 0 else b""
+            left, chunks = -1, [view[:count].tobytes()]
+        else:
+            left, chunks = amt, []
+        while left:  # more than one scratch-full, or a bounded amount
+            size = _SCRATCH_SIZE if left < 0 or left > _SCRATCH_SIZE else left
+            count = _BIO_read(self._wbio, address, size)
+            if count <= 0:
+                break
+            chunks.append(view[:count].tobytes())
+            if count < size:
+                break
+            if left > 0:
+                left -= count
+        return b"".join(chunks)
 
     def _peek_outgoing(self, amt):
         if self._state is State.CLOSED:
@@ -390,7 +439,10 @@ class OpenSSLBuffer(TLSBuffer):
         if lib.SSL_SESSION_is_resumable is not None and not lib.SSL_SESSION_is_resumable(ptr):
             lib.SSL_SESSION_free(ptr)
             return None
-        return OpenSSLSession(ptr)
+        copy = _session_copy(ptr)
+        if copy:
+            lib.SSL_SESSION_free(ptr)
+        return OpenSSLSession(copy or ptr)
 
     @property
     def session_reused(self):
@@ -412,6 +464,53 @@ class OpenSSLBuffer(TLSBuffer):
 def _to_bytes(data):
     """bytes from any buffer (``bytes(memoryview)`` is its repr on Python 2)."""
     return data.tobytes() if isinstance(data, memoryview) else bytes(data)
+
+
+def _get_error(ssl, result, settled):
+    """``(SSL_get_error(ssl, result), drained error queue)`` for a call that returned *result* <= 0.
+
+    Operations are not preceded by ERR_clear_error (a native call saved on every read, write and handshake step).
+    SSL_get_error answers SSL_ERROR_SSL or SSL_ERROR_SYSCALL whenever the queue holds anything, this call's errors
+    or an earlier call's leftovers; so on those answers the queue is drained and the question asked again of the
+    empty queue. If the answer then is one of *settled* (WANT_READ/WANT_WRITE, and ZERO_RETURN for reads: states
+    libssl reaches only without failing), the entries were leftovers and are dropped; otherwise the call failed
+    and every entry is returned (newest last). Either way the queue is left empty.
+    """
+    error = lib.SSL_get_error(ssl, result)
+    if error != L.SSL_ERROR_SSL and error != L.SSL_ERROR_SYSCALL:
+        return error, []
+    errors = drain_errors()
+    if errors:
+        again = lib.SSL_get_error(ssl, result)
+        if again in settled and not (again == L.SSL_ERROR_ZERO_RETURN and _received_alert(errors)):
+            return again, []
+    return error, errors
+
+
+_ALERT_REASON_OFFSET = 1000  # ssl.h SSL_AD_REASON_OFFSET: a received alert is queued as reason 1000 + its code
+
+
+def _received_alert(errors):
+    """Whether *errors* record a fatal alert from the peer.
+
+    libssl notes a received fatal alert as SSL_RECEIVED_SHUTDOWN with ``warn_alert`` still 0, which is
+    close_notify's code, so SSL_get_error on the emptied queue answers ZERO_RETURN: without this check a fatal
+    alert (e.g. TLS 1.3's certificate_required after the client's handshake) would read as a clean close.
+    """
+    return any(error_lib(code) == L.ERR_LIB_SSL and
+               _ALERT_REASON_OFFSET <= error_reason(code) < _ALERT_REASON_OFFSET + 256 for code, _text in errors)
+
+
+def _session_copy(ptr):
+    """A private copy of an SSL_SESSION (the caller frees it), or None where SSL_SESSION_dup is absent or failed.
+
+    libssl marks a session not resumable when a connection holding it is freed without having sent close_notify
+    (``ssl_clear_bad_session``), even in TLS 1.2+ where RFC 5246 no longer asks for that. A TLSSession therefore
+    never shares its SSL_SESSION with a connection: it copies on the way out (``.session``) and on the way in
+    (``session=``), as CPython's ssl module does (there by DER round trip; SSL_SESSION_dup, 1.1.1+, is cheaper).
+    Without SSL_SESSION_dup the session is shared.
+    """
+    return lib.SSL_SESSION_dup(ptr) if lib.SSL_SESSION_dup is not None else None
 
 
 def _reason(code):
@@ -453,13 +552,29 @@ def on_servername(ssl, alert):
         native = context._natives_for(configuration).select(ascii_name)
         if native is not buffer._native:
             lib.SSL_set_SSL_CTX(ssl, native.ptr)
-            lib.SSL_set_verify(ssl, native.verify_mode, None)
+            from ._context import verify_callback
+            lib.SSL_set_verify(ssl, native.verify_mode, verify_callback(native.verify_mode))
             buffer._native = native
         return L.SSL_TLSEXT_ERR_OK
     except BaseException as exc:  # stored, and re-raised by the handshake call
         buffer._callback_error = exc
         alert[0] = L.SSL_AD_INTERNAL_ERROR
         return L.SSL_TLSEXT_ERR_ALERT_FATAL
+
+
+def on_verify(preverify_ok, store_ctx):
+    """Verify callback: keep the verdict, remember the certificate at fault (the peer's chain is not kept on a
+    failed handshake before OpenSSL 3.0, and the message names that certificate's dates)."""
+    if not preverify_ok:
+        try:
+            ssl = lib.X509_STORE_CTX_get_ex_data(store_ctx, lib.SSL_get_ex_data_X509_STORE_CTX_idx())
+            buffer = _buffer_for(ssl)
+            cert = lib.X509_STORE_CTX_get_current_cert(store_ctx)
+            if buffer is not None and cert and len(buffer._rejected) < 10:
+                buffer._rejected.append(x509_to_der(cert))
+        except BaseException:  # never raise into libssl; the message merely loses its detail
+            pass
+    return preverify_ok
 
 
 def on_alpn_select(ssl, out, outlen, client, client_len):

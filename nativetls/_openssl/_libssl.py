@@ -58,6 +58,7 @@ SSL_VERIFY_FAIL_IF_NO_PEER_CERT = 0x02
 
 SSL_SESS_CACHE_CLIENT = 0x0001
 SSL_SESS_CACHE_SERVER = 0x0002
+SSL_SESS_CACHE_NO_INTERNAL_STORE = 0x0200
 
 SSL_SENT_SHUTDOWN = 1
 SSL_RECEIVED_SHUTDOWN = 2
@@ -130,6 +131,7 @@ X509_V_ERR_CA_MD_TOO_WEAK = 68
 SERVERNAME_CB = CFUNCTYPE(c_int, c_void_p, POINTER(c_int), c_void_p)
 ALPN_SELECT_CB = CFUNCTYPE(c_int, c_void_p, POINTER(c_void_p), POINTER(ctypes.c_ubyte), c_void_p, c_uint, c_void_p)
 KEYLOG_CB = CFUNCTYPE(None, c_void_p, c_char_p)
+VERIFY_CB = CFUNCTYPE(c_int, c_int, c_void_p)  # int (*)(int preverify_ok, X509_STORE_CTX *)
 GENERIC_CB = CFUNCTYPE(None)
 
 _P = c_void_p  # every OpenSSL object pointer is opaque here
@@ -172,6 +174,8 @@ CRYPTO_REQUIRED = [
     ("X509_VERIFY_PARAM_set1_ip_asc", c_int, [_P, c_char_p], "one", "1.0.2+"),
     ("X509_VERIFY_PARAM_set_hostflags", None, [_P, c_uint], None, "1.0.2+"),
     ("X509_verify_cert_error_string", c_char_p, [c_long], None, ""),
+    ("X509_STORE_CTX_get_current_cert", _P, [_P], None, "borrowed; NULL when no certificate is at fault"),
+    ("X509_STORE_CTX_get_ex_data", _P, [_P, c_int], None, ""),
     # pem.h / evp.h: with cb NULL, u is the NUL-terminated passphrase (we always pass one, never NULL, so
     # OpenSSL never prompts on the terminal).
     ("PEM_read_bio_PrivateKey", _P, [_P, _PP, c_void_p, c_char_p], "ptr", ""),
@@ -196,6 +200,7 @@ SSL_REQUIRED = [
     ("SSL_CTX_callback_ctrl", c_long, [_P, c_int, GENERIC_CB], None, ""),
     ("SSL_CTX_set_cipher_list", c_int, [_P, c_char_p], None, "0: no cipher matched (caller words the error)"),
     ("SSL_CTX_set_verify", None, [_P, c_int, c_void_p], None, ""),
+    ("SSL_get_ex_data_X509_STORE_CTX_idx", c_int, [], None, "where a verify callback finds its SSL*"),
     ("SSL_CTX_get_cert_store", _P, [_P], None, "never NULL for a live SSL_CTX"),
     ("SSL_CTX_set_default_verify_paths", c_int, [_P], "one", ""),
     ("SSL_CTX_load_verify_locations", c_int, [_P, c_char_p, c_char_p], None, "0: nothing loaded (caller decides)"),
@@ -251,9 +256,11 @@ SSL_OPTIONAL = [
     ("SSL_CTX_set_keylog_callback", None, [_P, KEYLOG_CB], None, "1.1.1+: SSLKEYLOGFILE"),
     ("SSL_CIPHER_get_protocol_id", c_uint16, [_P], None, "1.1.1+"),
     ("SSL_SESSION_is_resumable", c_int, [_P], None, "1.1.1+"),
+    ("SSL_SESSION_dup", _P, [_P], None, "1.1.1+; NULL when out of memory; the caller frees"),
     ("SSL_session_reused", c_int, [_P], None, "1.1.0+ (a macro over SSL_ctrl before)"),
     ("SSL_CTX_set_num_tickets", c_int, [_P, c_size_t], "one", "1.1.1+"),
     ("SSL_CTX_set_security_level", None, [_P, c_int], None, "1.1.0+"),
+    ("SSL_CTX_get_security_level", c_int, [_P], None, "1.1.0+"),
     ("SSL_CTX_set_options", c_uint64, [_P, c_uint64], None, "a function from 1.1.0; uint64_t from 3.0"),
     ("OPENSSL_init_ssl", c_int, [c_uint64, c_void_p], "one", "1.1.0+"),
     ("SSL_library_init", c_int, [], None, "before 1.1.0"),
