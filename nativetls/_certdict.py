@@ -28,7 +28,10 @@ _NAME_TYPES = {
 
 
 def _native(value):
-    """ssl gives str on both Pythons (bytes-str on 2.7 for ASCII, unicode otherwise, as _ssl does)."""
+    """The interpreter's ``str`` where the text is ASCII (2.7: bytes-str), else text.
+
+    Python 2.7's ssl module gives ``unicode`` values; the dictionaries compare equal either way.
+    """
     if PY2 and isinstance(value, unicode):  # noqa: F821
         try:
             return value.encode("ascii")
