@@ -1,0 +1,708 @@
+# -*- coding: utf-8 -*-
+"""An ``ssl.SSLContext``-shaped client context over nativetls, for code written against the ``ssl`` module.
+
+``NativeTLSContext`` takes the calls urllib3 and requests make on an ``ssl.SSLContext`` and turns them into a
+validated :class:`nativetls.TLSConfiguration`; ``wrap_socket`` returns a :class:`NativeTLSSocket`, a
+:class:`nativetls.TLSSocket` that also answers the ``ssl.SSLSocket`` questions (``version()``, ``cipher()`` as a
+tuple, ``selected_alpn_protocol()``). Errors are raised as :class:`NativeTLSError`, which is an ``ssl.SSLError``
+(when the interpreter has an ``ssl`` module; else a ``socket.error``) and a :class:`nativetls.TLSError` at once, so
+both kinds of ``except`` clause catch them; the message is nativetls's own.
+
+Where ``ssl``'s semantics and nativetls's policy differ, the stricter one wins, and nothing is silently weakened:
+
+* A fresh context verifies the server (``CERT_REQUIRED``, ``check_hostname=True``) whatever *protocol* says.
+* With nothing loaded it trusts the system store; ``load_verify_locations`` replaces that with the loaded
+  certificates (several calls add up, as in ``ssl``).
+* While verification is on, the certificate must match the name the socket was wrapped with, even with
+  ``check_hostname=False`` (nativetls cannot send SNI without checking the name); urllib3's own check then runs as
+  well. Host-name checks never fall back to the subject CN.
+* ``set_ciphers`` can only narrow nativetls's default TLS 1.2 suites (a string that allows all of them, such as
+  urllib3's default, means "the defaults"); it never enables a suite nativetls leaves out. TLS 1.3 suites are not
+  affected, as in ``ssl``. A string leaving nothing raises.
+* ``minimum_version = MINIMUM_SUPPORTED`` means nativetls's safe minimum (TLS 1.2); older versions must be named.
+* A transport that ends without close_notify raises :class:`NativeTLSEOFError` from ``recv`` (``ssl`` would return
+  ``b""`` under its default ``suppress_ragged_eofs=True``); pass ``suppress_ragged_eofs=True`` to ``wrap_socket`` to
+  get ``ssl``'s behaviour.
+* Key material is logged where ``SSLKEYLOGFILE`` says (``keylog_filename`` is kept but not used).
+"""
+from __future__ import absolute_import, division, print_function, unicode_literals
+
+import enum
+import functools
+import os
+import socket as _socket
+import threading
+
+from .._compat import text_type
+from .._config import TLSConfiguration
+from .._enums import CipherSuite, NextProtocol
+from .._enums import TLSVersion as _NTLSVersion
+from .._errors import CertificateVerificationError, RaggedEOF, TLSError, WantReadError, WantWriteError
+from .._objects import Certificate, SigningChain, TrustStore
+from .._socket import TLSSocket
+
+try:
+    import ssl as _ssl
+except ImportError:  # the whole point of nativetls.pip: this Python has no (usable) ssl module
+    _ssl = None
+
+__all__ = [str(name) for name in (
+    "NativeTLSContext", "NativeTLSSocket", "NativeTLSError", "NativeTLSCertificateError", "NativeTLSEOFError",
+    "TLSVersion", "ssl_stand_in", "CERT_NONE", "CERT_OPTIONAL", "CERT_REQUIRED",
+)]
+
+# The ssl module's constants (values as in CPython's _ssl, so ints from either side compare equal).
+CERT_NONE, CERT_OPTIONAL, CERT_REQUIRED = 0, 1, 2
+PROTOCOL_TLS = PROTOCOL_SSLv23 = 2
+PROTOCOL_TLSv1, PROTOCOL_TLSv1_1, PROTOCOL_TLSv1_2 = 3, 4, 5
+PROTOCOL_TLS_CLIENT, PROTOCOL_TLS_SERVER = 16, 17
+OP_NO_COMPRESSION, OP_NO_TICKET = 0x20000, 0x4000
+OP_NO_SSLv2, OP_NO_SSLv3, OP_NO_TLSv1, OP_NO_TLSv1_2 = 0x0, 0x2000000, 0x4000000, 0x8000000
+OP_NO_TLSv1_1, OP_NO_TLSv1_3 = 0x10000000, 0x20000000
+VERIFY_DEFAULT, VERIFY_X509_STRICT, VERIFY_X509_TRUSTED_FIRST, VERIFY_X509_PARTIAL_CHAIN = 0, 0x20, 0x8000, 0x80000
+_HONOURED_VERIFY_FLAGS = VERIFY_X509_STRICT | VERIFY_X509_TRUSTED_FIRST | VERIFY_X509_PARTIAL_CHAIN
+
+
+class TLSVersion(enum.IntEnum):
+    """``ssl.TLSVersion`` for interpreters without it (Python 2.7, or no ``ssl`` module); same names and values."""
+
+    MINIMUM_SUPPORTED = -2
+    MAXIMUM_SUPPORTED = -1
+    SSLv3 = 0x0300
+    TLSv1 = 0x0301
+    TLSv1_1 = 0x0302
+    TLSv1_2 = 0x0303
+    TLSv1_3 = 0x0304
+
+
+_SSL_TLSVERSION = getattr(_ssl, "TLSVersion", None) or TLSVersion
+_TO_NATIVETLS = {-2: None, -1: _NTLSVersion.MAXIMUM_SUPPORTED, 0x0300: _NTLSVersion.SSLv3,
+                 0x0301: _NTLSVersion.TLSv1, 0x0302: _NTLSVersion.TLSv1_1, 0x0303: _NTLSVersion.TLSv1_2,
+                 0x0304: _NTLSVersion.TLSv1_3}
+_FROM_NATIVETLS = dict((v, k) for k, v in _TO_NATIVETLS.items() if v is not None)
+_FROM_NATIVETLS[_NTLSVersion.MINIMUM_SUPPORTED] = -2
+_CONCRETE = [_NTLSVersion.TLSv1, _NTLSVersion.TLSv1_1, _NTLSVersion.TLSv1_2, _NTLSVersion.TLSv1_3]
+_NO_VERSION_OPTIONS = [(OP_NO_TLSv1, _NTLSVersion.TLSv1), (OP_NO_TLSv1_1, _NTLSVersion.TLSv1_1),
+                       (OP_NO_TLSv1_2, _NTLSVersion.TLSv1_2), (OP_NO_TLSv1_3, _NTLSVersion.TLSv1_3)]
+
+
+# --- errors ------------------------------------------------------------------------------------------------
+_SSLError = _ssl.SSLError if _ssl is not None else _socket.error
+
+
+class NativeTLSError(_SSLError, TLSError):
+    """A nativetls failure seen through the ``ssl`` interface: an ``ssl.SSLError`` (``socket.error`` without an
+    ``ssl`` module) and a :class:`nativetls.TLSError`. ``nativetls_error`` is the original exception."""
+
+    nativetls_error = None
+    native_code = None
+    native_message = None
+
+
+def _bases(*classes):
+    """*classes* without repeats (an ssl class that does not exist here is replaced by NativeTLSError)."""
+    result = []
+    for cls in classes:
+        if cls not in result:
+            result.append(cls)
+    return tuple(result)
+
+
+def _ssl_class(name):
+    return getattr(_ssl, name, None) or NativeTLSError
+
+
+def _error_class(name, doc, *classes, **attributes):
+    # type() rather than a class statement: the bases depend on what this interpreter's ssl module has (2.7
+    # cannot unpack a tuple into a class statement).
+    attributes["__doc__"] = doc
+    attributes["__module__"] = __name__
+    return type(str(name), _bases(*classes), attributes)
+
+
+NativeTLSCertificateError = _error_class(
+    "NativeTLSCertificateError",
+    """The server's certificate was rejected (an ``ssl.SSLCertVerificationError`` where it exists).
+
+    ``reason_code`` and ``host`` are those of the :class:`nativetls.CertificateVerificationError`.""",
+    NativeTLSError, _ssl_class("SSLCertVerificationError"), verify_code=None, verify_message=None,
+    reason_code=None, host=None)
+NativeTLSEOFError = _error_class(
+    "NativeTLSEOFError", "The transport ended without close_notify (a :class:`nativetls.RaggedEOF`).",
+    NativeTLSError, _ssl_class("SSLEOFError"))
+NativeTLSWantReadError = _error_class(
+    "NativeTLSWantReadError", "A non-blocking socket must become readable first (``ssl.SSLWantReadError``).",
+    NativeTLSError, _ssl_class("SSLWantReadError"), WantReadError)
+NativeTLSWantWriteError = _error_class(
+    "NativeTLSWantWriteError", "A non-blocking socket must become writable first (``ssl.SSLWantWriteError``).",
+    NativeTLSError, _ssl_class("SSLWantWriteError"), WantWriteError)
+
+
+def _translate(exc):
+    """An ``ssl``-shaped exception for the nativetls exception *exc* (a ``NativeTLSError`` is returned as is)."""
+    if isinstance(exc, NativeTLSError):
+        return exc
+    if isinstance(exc, CertificateVerificationError):
+        cls = NativeTLSCertificateError
+    elif isinstance(exc, RaggedEOF):
+        cls = NativeTLSEOFError
+    elif isinstance(exc, WantReadError):
+        cls = NativeTLSWantReadError
+    elif isinstance(exc, WantWriteError):
+        cls = NativeTLSWantWriteError
+    else:
+        cls = NativeTLSError
+    new = cls(str(exc))
+    new.nativetls_error = exc
+    new.__cause__ = exc
+    new.native_code = getattr(exc, "native_code", None)
+    new.native_message = getattr(exc, "native_message", None)
+    if isinstance(exc, CertificateVerificationError):
+        new.verify_code = exc.native_code
+        new.verify_message = str(exc)
+        new.host = exc.host
+        new.reason_code = exc.reason
+    return new
+
+
+def _translating(method):
+    """Decorate a socket method so that nativetls errors come out as ``NativeTLSError`` (``ssl.SSLError``)."""
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except TLSError as exc:
+            if isinstance(exc, RaggedEOF) and self._suppress_ragged_eofs:
+                return self._eof_result(method, args)
+            raise _translate(exc)
+    return wrapper
+
+
+# --- cipher strings ----------------------------------------------------------------------------------------
+def _is_tls13(value):
+    return 0x1300 <= value <= 0x13FF
+
+
+def _openssl_resolve(spec):
+    """The IANA values an OpenSSL cipher string selects, in its order (TLS 1.3 defaults first), or None if none."""
+    from .._openssl._lowlevel import Owned, cipher_protocol_id, drain_errors, lib, stack_items
+    ctx = Owned(lib.SSL_CTX_new(lib.TLS_method()), lib.SSL_CTX_free)
+    try:
+        lib.ERR_clear_error()
+        if not lib.SSL_CTX_set_cipher_list(ctx.ptr, spec):
+            drain_errors()
+            return None
+        ssl = Owned(lib.SSL_new(ctx.ptr), lib.SSL_free)
+        try:
+            return [cipher_protocol_id(cipher) for cipher in stack_items(lib.SSL_get_ciphers(ssl.ptr))]
+        finally:
+            ssl.close()
+    finally:
+        ctx.close()
+
+
+_default_suites = []
+
+
+def _openssl_defaults():
+    """(TLS 1.2 suites, TLS 1.3 suites) nativetls's OpenSSL client offers by default."""
+    if not _default_suites:
+        from .._openssl._context import CLIENT_CIPHERS
+        values = _openssl_resolve(CLIENT_CIPHERS) or []
+        _default_suites.append(([v for v in values if not _is_tls13(v)], [v for v in values if _is_tls13(v)]))
+    return _default_suites[0]
+
+
+def resolve_cipher_string(spec):
+    """Turn an OpenSSL-style cipher string into a ``ciphers`` value for :class:`nativetls.TLSConfiguration`.
+
+    Returns None ("the backend's defaults") when *spec* allows every default TLS 1.2 suite, else the defaults that
+    *spec* allows, in *spec*'s order, followed by the default TLS 1.3 suites. On backends other than OpenSSL,
+    *spec* must be a colon-separated list of IANA suite names.
+
+    Raises:
+        NativeTLSError: *spec* selects none of nativetls's suites (``ssl`` raises ``SSLError`` there too).
+    """
+    if isinstance(spec, bytes):
+        spec = spec.decode("ascii")
+    from .._backend import backend
+    if backend().name != "openssl":
+        names = [name.strip() for name in spec.split(":") if name.strip()]
+        try:
+            return tuple(CipherSuite[str(name)] for name in names)
+        except KeyError as exc:
+            raise NativeTLSError("No cipher can be selected: %s is not an IANA cipher suite name (this backend "
+                                 "takes IANA names only)" % (exc,))
+    resolved = _openssl_resolve(spec.encode("ascii"))
+    if not resolved:
+        raise NativeTLSError("No cipher can be selected: OpenSSL matches no suite with %r" % (spec,))
+    default12, default13 = _openssl_defaults()
+    wanted = [v for v in resolved if not _is_tls13(v)]
+    if set(default12) <= set(wanted):
+        return None
+    chosen = [v for v in wanted if v in default12]
+    if not chosen:
+        raise NativeTLSError("No cipher can be selected: %r allows none of nativetls's TLS 1.2 cipher suites (it "
+                             "never enables weaker ones)" % (spec,))
+    return tuple(default13) + tuple(chosen)
+
+
+# --- certificates ------------------------------------------------------------------------------------------
+_file_cache = {}
+_file_cache_lock = threading.Lock()
+
+
+def _certs_from_file(path):
+    """DER bytes of every certificate in a PEM/DER file, cached while the file's size and mtime stay the same."""
+    stat = os.stat(path)
+    key = (os.path.abspath(path), stat.st_size, stat.st_mtime)
+    with _file_cache_lock:
+        if key in _file_cache:
+            return _file_cache[key]
+    ders = tuple(cert.to_der() for cert in TrustStore.from_file(path).certificates)
+    with _file_cache_lock:
+        if len(_file_cache) > 64:
+            _file_cache.clear()
+        _file_cache[key] = ders
+    return ders
+
+
+def _split_der(data):
+    """Split concatenated DER certificates (``cadata`` as bytes)."""
+    data = bytes(data)
+    ders = []
+    while data:
+        if len(data) < 2 or bytearray(data[:1])[0] != 0x30:
+            raise ValueError("cadata: not DER-encoded certificates")
+        first = bytearray(data[1:2])[0]
+        if first < 0x80:
+            header, length = 2, first
+        else:
+            count = first & 0x7F
+            header = 2 + count
+            length = 0
+            for byte in bytearray(data[2:header]):
+                length = (length << 8) | byte
+        end = header + length
+        if end > len(data):
+            raise ValueError("cadata: truncated DER certificate")
+        ders.append(Certificate.from_buffer(data[:end]).to_der())
+        data = data[end:]
+    return ders
+
+
+def _version_value(value, what):
+    """An ``ssl.TLSVersion``/int/nativetls.TLSVersion/str as the int of ``ssl.TLSVersion``."""
+    if isinstance(value, _NTLSVersion):
+        return _FROM_NATIVETLS[value]
+    if isinstance(value, (str, text_type)):
+        if value in TLSVersion.__members__:
+            return int(TLSVersion[value])
+        return _FROM_NATIVETLS[_NTLSVersion(value)]
+    if isinstance(value, bool) or int(value) not in _TO_NATIVETLS:
+        raise ValueError("%s: unsupported TLS/SSL version %r" % (what, value))
+    return int(value)
+
+
+class NativeTLSContext(object):
+    """An ``ssl.SSLContext``-shaped TLS *client* context backed by nativetls (see the module docstring).
+
+    Args:
+        protocol: None, ``PROTOCOL_TLS_CLIENT`` or ``PROTOCOL_TLS`` (the safe defaults), or ``PROTOCOL_TLSv1_2`` and
+            friends (exactly that version).
+
+    Raises:
+        ValueError: a server-side or unknown *protocol*.
+    """
+
+    sslsocket_class = None  # set below to NativeTLSSocket
+
+    def __init__(self, protocol=None):
+        value = PROTOCOL_TLS_CLIENT if protocol is None else int(protocol)
+        self._minimum, self._maximum = int(TLSVersion.TLSv1_2), int(TLSVersion.MAXIMUM_SUPPORTED)
+        if value in (PROTOCOL_TLSv1, PROTOCOL_TLSv1_1, PROTOCOL_TLSv1_2):
+            self._minimum = self._maximum = {3: 0x0301, 4: 0x0302, 5: 0x0303}[value]
+        elif value not in (PROTOCOL_TLS, PROTOCOL_TLS_CLIENT):
+            raise ValueError("NativeTLSContext is a client context; protocol %r is not supported" % (protocol,))
+        self.protocol = protocol if protocol is not None else PROTOCOL_TLS_CLIENT
+        self._lock = threading.Lock()
+        self._verify_mode = CERT_REQUIRED
+        self._check_hostname = True
+        self._ca_ders = []  # loaded trust anchors (DER, in load order, no duplicates); empty: the system store
+        self._ca_seen = set()
+        self._chain = None
+        self._ciphers = None
+        self._alpn = None
+        self._options = OP_NO_SSLv2 | OP_NO_SSLv3 | OP_NO_COMPRESSION
+        self._verify_flags = VERIFY_X509_STRICT | VERIFY_X509_PARTIAL_CHAIN
+        self.post_handshake_auth = None
+        self.keylog_filename = None
+        self.hostname_checks_common_name = False
+        self.sni_callback = None
+        self._built = None  # (TLSConfiguration, ClientContext) of the last wrap
+
+    # --- verification settings ----------------------------------------------------------------------------
+    @property
+    def verify_mode(self):
+        """``CERT_REQUIRED`` (default), ``CERT_OPTIONAL`` (the same for a client) or ``CERT_NONE``."""
+        if _ssl is not None and hasattr(_ssl, "VerifyMode"):
+            return _ssl.VerifyMode(self._verify_mode)
+        return self._verify_mode
+
+    @verify_mode.setter
+    def verify_mode(self, value):
+        value = int(value)
+        if value not in (CERT_NONE, CERT_OPTIONAL, CERT_REQUIRED):
+            raise ValueError("invalid value for verify_mode")
+        if value == CERT_NONE and self._check_hostname:
+            raise ValueError("Cannot set verify_mode to CERT_NONE when check_hostname is enabled.")
+        self._verify_mode = value
+
+    @property
+    def check_hostname(self):
+        """Whether the certificate must match ``server_hostname`` (setting True turns CERT_NONE into REQUIRED)."""
+        return self._check_hostname
+
+    @check_hostname.setter
+    def check_hostname(self, value):
+        value = bool(value)
+        if value and self._verify_mode == CERT_NONE:
+            self._verify_mode = CERT_REQUIRED
+        self._check_hostname = value
+
+    @property
+    def verify_flags(self):
+        """``VERIFY_X509_STRICT | VERIFY_X509_PARTIAL_CHAIN``: what nativetls always does. Other flags raise."""
+        return self._verify_flags
+
+    @verify_flags.setter
+    def verify_flags(self, value):
+        value = int(value)
+        if value & ~_HONOURED_VERIFY_FLAGS:
+            raise ValueError("verify_flags 0x%x: nativetls cannot honour these flags (CRL checks need "
+                             "nativetls.TrustStore.with_crls)" % (value & ~_HONOURED_VERIFY_FLAGS))
+        self._verify_flags = value | VERIFY_X509_STRICT | VERIFY_X509_PARTIAL_CHAIN
+
+    @property
+    def options(self):
+        """``OP_*`` flags; ``OP_NO_TLSv1*`` narrow the versions, the rest are what nativetls does anyway."""
+        return self._options
+
+    @options.setter
+    def options(self, value):
+        self._options = int(value) | OP_NO_SSLv2 | OP_NO_SSLv3 | OP_NO_COMPRESSION
+
+    @property
+    def minimum_version(self):
+        """The lowest version, an ``ssl.TLSVersion`` (default TLSv1_2; MINIMUM_SUPPORTED means TLS 1.2 here)."""
+        return _SSL_TLSVERSION(self._minimum)
+
+    @minimum_version.setter
+    def minimum_version(self, value):
+        self._minimum = _version_value(value, "minimum_version")
+
+    @property
+    def maximum_version(self):
+        """The highest version, an ``ssl.TLSVersion`` (default MAXIMUM_SUPPORTED)."""
+        return _SSL_TLSVERSION(self._maximum)
+
+    @maximum_version.setter
+    def maximum_version(self, value):
+        self._maximum = _version_value(value, "maximum_version")
+
+    # --- what urllib3 calls ---------------------------------------------------------------------------------
+    def load_verify_locations(self, cafile=None, capath=None, cadata=None):
+        """Trust the certificates of *cafile* (PEM/DER), every certificate file in *capath* and *cadata* (PEM
+        str or DER bytes). They replace the system store; several calls add up.
+
+        Raises:
+            TypeError: nothing given. IOError/OSError: unreadable file. NativeTLSError: no certificate in it.
+        """
+        if cafile is None and capath is None and cadata is None:
+            raise TypeError("cafile, capath and cadata cannot be all omitted")
+        ders = []
+        try:
+            if cafile is not None:
+                ders.extend(_certs_from_file(cafile))
+            if capath is not None:
+                for name in sorted(os.listdir(capath)):
+                    path = os.path.join(capath, name)
+                    if os.path.isfile(path):
+                        try:
+                            ders.extend(_certs_from_file(path))
+                        except ValueError:
+                            continue  # not a certificate file: ssl would never look it up either
+            if cadata is not None:
+                if isinstance(cadata, text_type):
+                    ders.extend(c.to_der() for c in TrustStore.from_buffer(cadata.encode("ascii")).certificates)
+                else:
+                    ders.extend(_split_der(cadata))
+        except ValueError as exc:
+            raise NativeTLSError("cannot load verify locations: %s" % (exc,))
+        with self._lock:
+            for der in ders:
+                if der not in self._ca_seen:
+                    self._ca_seen.add(der)
+                    self._ca_ders.append(der)
+
+    def load_default_certs(self, purpose=None):
+        """Trust the system store: a no-op, since that is what a context trusts until ``load_verify_locations``
+        loads certificates (which then replace it, see the module docstring)."""
+
+    def set_default_verify_paths(self):
+        """Same as :meth:`load_default_certs`."""
+
+    def load_cert_chain(self, certfile, keyfile=None, password=None):
+        """Present a client certificate: *certfile* holds the leaf then its intermediates (and the key when
+        *keyfile* is None); *password* is bytes, str or a callable returning one.
+
+        Raises:
+            IOError/OSError: unreadable files. NativeTLSError: no certificate or key in them.
+        """
+        try:
+            chain = SigningChain.from_pem_files(certfile, keyfile or certfile, password)
+        except ValueError as exc:
+            raise NativeTLSError("cannot load the certificate chain: %s" % (exc,))
+        with self._lock:
+            self._chain = chain
+
+    def set_ciphers(self, ciphers):
+        """Restrict the TLS 1.2 cipher suites with an OpenSSL cipher string (see :func:`resolve_cipher_string`)."""
+        resolved = resolve_cipher_string(ciphers)
+        with self._lock:
+            self._ciphers = resolved
+
+    def set_alpn_protocols(self, alpn_protocols):
+        """Offer these ALPN protocols (sequence of str), in order."""
+        protocols = []
+        for proto in alpn_protocols:
+            data = proto.encode("ascii") if isinstance(proto, text_type) else bytes(proto)
+            if not 1 <= len(data) <= 255:
+                raise ValueError("ALPN protocols must be 1 to 255 in length")
+            protocols.append(data)
+        with self._lock:
+            self._alpn = tuple(protocols) or None
+
+    def set_npn_protocols(self, npn_protocols):
+        """NPN is obsolete and not supported."""
+        raise NotImplementedError("NPN is not supported; use set_alpn_protocols")
+
+    def get_ciphers(self):
+        """The configured suites as dicts with ``name`` and ``id`` (the defaults when none were set)."""
+        values = self._ciphers
+        if values is None:
+            return [{"name": "nativetls defaults", "id": None}]
+        return [{"name": getattr(v, "name", "0x%04X" % int(v)), "id": 0x03000000 | int(v)} for v in values]
+
+    # --- building the nativetls context -----------------------------------------------------------------------
+    def _versions(self):
+        low = _TO_NATIVETLS[self._minimum]  # None: nativetls's safe minimum (TLS 1.2)
+        high = _TO_NATIVETLS[self._maximum]
+        allowed = list(_CONCRETE)
+        lowest = low or _NTLSVersion.TLSv1_2
+        if lowest in allowed:
+            allowed = allowed[allowed.index(lowest):]
+        if high is not None and high in allowed:
+            allowed = allowed[:allowed.index(high) + 1]
+        for option, version in _NO_VERSION_OPTIONS:
+            if self._options & option and version in allowed:
+                allowed.remove(version)
+        if not allowed:
+            raise NativeTLSError("no TLS version is left by minimum_version/maximum_version/options")
+        low_out = None if allowed[0] is _NTLSVersion.TLSv1_2 else allowed[0]  # None: the same TLS 1.2 default
+        high_out = None if high is _NTLSVersion.MAXIMUM_SUPPORTED and allowed[-1] is _NTLSVersion.TLSv1_3 \
+            else allowed[-1]
+        return low_out, high_out
+
+    def _configuration(self):
+        low, high = self._versions()
+        trust = None
+        if self._ca_ders:
+            trust = TrustStore([Certificate(der) for der in self._ca_ders], origin="NativeTLSContext")
+        return TLSConfiguration(
+            validate_certificates=self._verify_mode != CERT_NONE, certificate_chain=self._chain,
+            ciphers=self._ciphers, inner_protocols=self._alpn, lowest_supported_version=low,
+            highest_supported_version=high, trust_store=trust)
+
+    def _client_context(self):
+        from .._abc import ClientContext
+        with self._lock:
+            configuration = self._configuration()
+            built = self._built
+            if built is not None and built[0] == configuration:
+                return built[1]
+        try:
+            context = ClientContext(configuration)
+        except TLSError as exc:
+            raise _translate(exc)
+        with self._lock:
+            self._built = (configuration, context)
+        return context
+
+    def wrap_socket(self, sock, server_side=False, do_handshake_on_connect=True, suppress_ragged_eofs=False,
+                    server_hostname=None, session=None):
+        """Wrap a connected stream socket; returns a :class:`NativeTLSSocket` (handshaken unless asked not to).
+
+        *server_hostname* is sent as SNI and, while verification is on, the certificate must match it.
+        *suppress_ragged_eofs* (default False, unlike ``ssl``): turn an EOF without close_notify into ``b""``.
+
+        Raises:
+            ValueError: *server_side*, or ``check_hostname`` without *server_hostname*.
+            NativeTLSCertificateError: the certificate was rejected. NativeTLSError: the handshake failed.
+        """
+        if server_side:
+            raise ValueError("NativeTLSContext is a client context (use nativetls.ServerContext for servers)")
+        if isinstance(server_hostname, bytes):
+            server_hostname = server_hostname.decode("ascii")
+        if not server_hostname:
+            server_hostname = None
+        if self._check_hostname and server_hostname is None:
+            raise ValueError("check_hostname requires server_hostname")
+        context = self._client_context()
+        buffer = context.wrap_buffers(server_hostname, session=session)
+        return NativeTLSSocket(sock, buffer, context, self, server_hostname, suppress_ragged_eofs,
+                               do_handshake_on_connect)
+
+    def __repr__(self):
+        return "<NativeTLSContext verify_mode=%d check_hostname=%s>" % (self._verify_mode, self._check_hostname)
+
+
+class NativeTLSSocket(TLSSocket):
+    """A :class:`nativetls.TLSSocket` that also answers like ``ssl.SSLSocket``; made by
+    :meth:`NativeTLSContext.wrap_socket`. nativetls errors are raised as :class:`NativeTLSError`."""
+
+    def __init__(self, sock, buffer, context, sslcontext, server_hostname, suppress_ragged_eofs,
+                 do_handshake_on_connect):
+        self._sslcontext = sslcontext
+        self._verified = sslcontext._verify_mode != CERT_NONE
+        self._suppress_ragged_eofs = suppress_ragged_eofs
+        self.server_hostname = server_hostname
+        self.server_side = False
+        try:
+            super(NativeTLSSocket, self).__init__(sock, buffer, context, do_handshake_on_connect)
+        except TLSError as exc:
+            sock.close()
+            raise _translate(exc)
+
+    def _eof_result(self, method, args):
+        return 0 if method.__name__ == "recv_into" or (method.__name__ == "read" and len(args) > 1) else b""
+
+    do_handshake = _translating(TLSSocket.do_handshake)
+    recv = _translating(TLSSocket.recv)
+    recv_into = _translating(TLSSocket.recv_into)
+    read = _translating(TLSSocket.read)
+    send = _translating(TLSSocket.send)
+    write = send
+    sendall = _translating(TLSSocket.sendall)
+    unwrap = _translating(TLSSocket.unwrap)
+
+    @property
+    def context(self):
+        """The :class:`NativeTLSContext` (as ``ssl.SSLSocket.context``); ``nativetls_context`` is nativetls's."""
+        return self._sslcontext
+
+    @property
+    def nativetls_context(self):
+        """The :class:`nativetls.ClientContext` this socket was made from."""
+        return self._context
+
+    def version(self):
+        """The negotiated protocol as ``ssl`` names it (``"TLSv1.3"``), or None before the handshake."""
+        if self._buffer is None:
+            return None
+        version = self._buffer.negotiated_tls_version
+        return None if version is None else str(version.value)
+
+    def cipher(self):
+        """``(name, protocol, secret_bits)`` as ``ssl.SSLSocket.cipher()``, or None before the handshake."""
+        if self._buffer is None:
+            return None
+        suite = self._buffer.cipher()
+        if suite is None:
+            return None
+        return (_cipher_name(suite), self.version(), _secret_bits(suite))
+
+    def shared_ciphers(self):
+        """Not available from nativetls (None, as ``ssl`` returns when it does not know)."""
+        return None
+
+    def compression(self):
+        """Always None: nativetls never compresses."""
+        return None
+
+    def selected_alpn_protocol(self):
+        """The ALPN protocol the server chose, as str, or None."""
+        if self._buffer is None:
+            return None
+        proto = self._buffer.negotiated_protocol()
+        if proto is None:
+            return None
+        if isinstance(proto, NextProtocol):
+            proto = proto.value
+        return proto.decode("ascii")
+
+    def selected_npn_protocol(self):
+        """NPN is not supported: None."""
+        return None
+
+    def getpeercert(self, binary_form=False):
+        """The server's certificate: DER with *binary_form*; else a dict like ``ssl``'s, empty when unverified."""
+        if self._buffer is None:
+            raise ValueError("the socket is closed")
+        if not binary_form and not self._verified:
+            return {}
+        return self._buffer.getpeercert(binary_form)
+
+    def pending(self):
+        """Decrypted bytes ready to read without I/O: unknown through nativetls, so 0 (as ``ssl`` allows)."""
+        return 0
+
+
+NativeTLSContext.sslsocket_class = NativeTLSSocket
+
+
+def _cipher_name(suite):
+    from .._backend import backend
+    if backend().name == "openssl":
+        from .._openssl._context import cipher_names
+        name = cipher_names().get(int(suite))
+        if name:
+            return name.decode("ascii") if isinstance(name, bytes) else name
+    return getattr(suite, "name", "0x%04X" % int(suite))
+
+
+def _secret_bits(suite):
+    name = getattr(suite, "name", "")
+    for marker, bits in (("AES_256", 256), ("CHACHA20", 256), ("AES_128", 128), ("CAMELLIA_256", 256),
+                         ("CAMELLIA_128", 128), ("ARIA_256", 256), ("ARIA_128", 128), ("3DES", 112)):
+        if marker in name:
+            return bits
+    return None
+
+
+class _SSLStandIn(object):
+    """What urllib3 reads from the ``ssl`` module at run time, for a Python without one (see contrib.urllib3).
+
+    It is not a module, is never put in ``sys.modules`` and cannot be imported: ``import ssl`` keeps failing."""
+
+    CERT_NONE, CERT_OPTIONAL, CERT_REQUIRED = CERT_NONE, CERT_OPTIONAL, CERT_REQUIRED
+    PROTOCOL_TLS = PROTOCOL_SSLv23 = PROTOCOL_TLS
+    PROTOCOL_TLS_CLIENT = PROTOCOL_TLS_CLIENT
+    PROTOCOL_TLSv1, PROTOCOL_TLSv1_1, PROTOCOL_TLSv1_2 = PROTOCOL_TLSv1, PROTOCOL_TLSv1_1, PROTOCOL_TLSv1_2
+    OP_NO_COMPRESSION, OP_NO_TICKET, OP_NO_SSLv2, OP_NO_SSLv3 = OP_NO_COMPRESSION, OP_NO_TICKET, 0x1000000, 0x2000000
+    OP_NO_TLSv1, OP_NO_TLSv1_1, OP_NO_TLSv1_2, OP_NO_TLSv1_3 = OP_NO_TLSv1, OP_NO_TLSv1_1, OP_NO_TLSv1_2, OP_NO_TLSv1_3
+    VERIFY_X509_STRICT, VERIFY_X509_PARTIAL_CHAIN = VERIFY_X509_STRICT, VERIFY_X509_PARTIAL_CHAIN
+    HAS_SNI = True
+    HAS_NEVER_CHECK_COMMON_NAME = True
+    TLSVersion = TLSVersion
+    SSLError = NativeTLSError
+    SSLEOFError = NativeTLSEOFError
+    SSLCertVerificationError = NativeTLSCertificateError
+    SSLContext = NativeTLSContext
+
+    def __repr__(self):
+        return "<nativetls stand-in for the missing ssl module>"
+
+
+#: The object contrib.urllib3 gives urllib3 as its ``ssl`` on a Python without an ``ssl`` module.
+ssl_stand_in = _SSLStandIn()
