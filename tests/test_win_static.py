@@ -30,14 +30,14 @@ import tempfile
 
 import pytest
 
-from nativetls._win import _crypt32, _secur32, _types
+from nativetls._win import _advapi32, _crypt32, _ncrypt, _secur32, _types
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 WIN_DIR = os.path.join(ROOT, "nativetls", "_win")
 COMPILER = "x86_64-w64-mingw32-gcc"
 
-MODULES = (_secur32, _crypt32)
+MODULES = (_secur32, _crypt32, _advapi32, _ncrypt)
 
 # Constants that the MinGW-w64 headers (10.x) do not define, with where each value was checked instead.
 NOT_IN_MINGW = {
@@ -58,6 +58,7 @@ PRELUDE = """\
 #include <schannel.h>
 #include <wincrypt.h>
 #include <wininet.h>
+#include <ncrypt.h>
 #include <stddef.h>
 #define NT_UNUSED __attribute__((unused))
 """

@@ -18,4 +18,9 @@ export WINEDLLOVERRIDES="${WINEDLLOVERRIDES:-mscoree,mshtml=}"
 export WINEARCH=win64
 # No display: Wine must not try to open windows.
 unset DISPLAY
-export NATIVETLS_WINE_CACHE WINPYTHON_DIR WINE
+# Wine 10 (server tests): a Debian trixie chroot made by setup-wine10.sh, with its own prefix.
+: "${WINE10_SUITE:=trixie}"
+: "${WINE10_MIRROR:=http://deb.debian.org/debian}"
+WINE10_ROOT="$NATIVETLS_WINE_CACHE/$WINE10_SUITE"
+WINE10_PREFIX="$NATIVETLS_WINE_CACHE/prefix10"
+export NATIVETLS_WINE_CACHE WINPYTHON_DIR WINE WINE10_ROOT WINE10_PREFIX

@@ -8,7 +8,17 @@ Python) makes the suite's PKI with ``tests/_certs.py`` and starts ``openssl s_se
     {"op": "pki"}                                   -> {"dir": "/tmp/...", "names": [...]}
     {"op": "openssl", "cert": "server", "tls": "1.2", "alpn": ["h2"], "mode": "rev", "verify_client_ca": null}
                                                     -> {"id": 1, "port": 40123}
+    {"op": "pkcs12", "cert": "client", "password": "pw", "legacy": false}
+                                                    -> {"path": "/tmp/.../client.p12"} (leaf, intermediates, key)
+    {"op": "encrypted_key", "cert": "client", "password": "pw", "traditional": false}
+                                                    -> {"path": ...} (PKCS#8 AES-256, or Proc-Type: 4,ENCRYPTED)
     {"op": "output", "id": 1}                       -> {"output": "..."}
+    {"op": "s_client", "port": 4433, "args": ["-CAfile", "ca"], "input": "hello\n"}    (pki names in args become
+                                                    their PEM paths) -> {"id": 2}, runs in the background
+    {"op": "stdlib_client", "port": 4433, "ca": ["ca", "intermediate"], "cert": null, "alpn": ["h2"], "data": "hi\n"}
+                                                    -> {"id": 3}; connects, sends data, reads one line back
+    {"op": "result", "id": 2}                       -> waits: {"returncode": 0, "output": "..."} for s_client,
+                                                    {"version": ..., "alpn": ..., "reply": ..., "error": ...}
     {"op": "stop", "id": 1} / {"op": "kill", "id": 1} (SIGKILL: the TCP connection ends without close_notify)
     {"op": "quit"}
 
@@ -18,10 +28,12 @@ from __future__ import absolute_import, division, print_function
 
 import json
 import os
+import shutil
 import signal
 import socket
 import sys
 import tempfile
+import threading
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
@@ -35,6 +47,7 @@ class Daemon(object):
         self.dir = tempfile.mkdtemp(prefix="nativetls-wine-pki-")
         self.pki = _certs.StandardPKI(self.dir)
         self.peers = {}
+        self.jobs = {}
         self.next_id = 1
 
     def handle(self, request):
@@ -52,6 +65,20 @@ class Daemon(object):
             peer_id, self.next_id = self.next_id, self.next_id + 1
             self.peers[peer_id] = (context, peer)
             return {"id": peer_id, "port": peer.port}
+        if op == "pkcs12":
+            return {"path": self.pkcs12(request["cert"], request.get("password"), request.get("legacy", False))}
+        if op == "encrypted_key":
+            cred = self.pki[request["cert"]]
+            return {"path": cred.encrypted_key_path(request["password"], request.get("traditional", False))}
+        if op == "s_client":
+            args = [self._pki_path(arg) for arg in request.get("args", [])]
+            return {"id": self._background(lambda: self._s_client(request["port"], args, request.get("input", "")))}
+        if op == "stdlib_client":
+            return {"id": self._background(lambda: self._stdlib_client(request))}
+        if op == "result":
+            thread, box = self.jobs.pop(request["id"])
+            thread.join(60)
+            return box[0] if box else {"error": "the client did not finish in 60 s"}
         if op == "output":
             return {"output": self.peers[request["id"]][1].output()}
         if op in ("stop", "kill"):
@@ -65,10 +92,79 @@ class Daemon(object):
             raise SystemExit(0)
         return {"error": "unknown op %r" % (op,)}
 
+    def _pki_path(self, arg):
+        return self.pki[arg].cert_path if arg in self.pki.NAMES else arg
+
+    def _background(self, function):
+        """Run a Linux-side client in a thread (the Windows side is serving meanwhile); returns its job id."""
+        box = []
+
+        def target():
+            try:
+                box.append(function())
+            except Exception as exc:  # reported by "result"
+                box.append({"error": "%s: %s" % (type(exc).__name__, exc)})
+
+        thread = threading.Thread(target=target)
+        thread.daemon = True
+        thread.start()
+        job_id, self.next_id = self.next_id, self.next_id + 1
+        self.jobs[job_id] = (thread, box)
+        return job_id
+
+    @staticmethod
+    def _s_client(port, args, text):
+        done = _peers.openssl_s_client(port, args, text.encode("utf-8"))
+        return {"returncode": done.returncode,
+                "output": (done.stdout + done.stderr).decode("utf-8", "replace")}
+
+    def _stdlib_client(self, request):
+        cert = request.get("cert")
+        cas = request.get("ca", "ca")
+        cas = [cas] if not isinstance(cas, list) else cas
+        context = _peers.stdlib_client_context(ca=self.pki[cas[0]], cert=self.pki[cert] if cert else None,
+                                               alpn=request.get("alpn"))
+        for extra in cas[1:]:  # more trusted certificates (a Wine server sends no intermediates)
+            context.load_verify_locations(self.pki[extra].cert_path)
+        try:
+            conn = _peers.stdlib_connect(("127.0.0.1", request["port"]), context)
+        except Exception as exc:
+            return {"error": "%s: %s" % (type(exc).__name__, exc)}
+        try:
+            conn.sendall(request.get("data", "").encode("utf-8"))
+            reply = _peers.recv_until(conn).decode("utf-8", "replace")
+            return {"version": conn.version(), "cipher": conn.cipher()[0], "alpn": conn.selected_alpn_protocol(),
+                    "reply": reply}
+        finally:
+            conn.close()
+
+    def pkcs12(self, name, password, legacy):
+        """Write *name*'s leaf, intermediates and key as PKCS#12: AES-256/PBES2 with an HMAC-SHA-256 MAC, or
+        (legacy) 3DES with an HMAC-SHA-1 MAC, the format older Windows versions need."""
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.serialization import pkcs12
+        cred = self.pki[name]
+        if password is None:
+            encryption = serialization.NoEncryption()
+        elif legacy:
+            encryption = (serialization.PrivateFormat.PKCS12.encryption_builder().kdf_rounds(2048)
+                          .key_cert_algorithm(pkcs12.PBES.PBESv1SHA1And3KeyTripleDESCBC)
+                          .hmac_hash(hashes.SHA1())
+                          .build(password.encode("utf-8")))
+        else:
+            encryption = serialization.BestAvailableEncryption(password.encode("utf-8"))
+        blob = pkcs12.serialize_key_and_certificates(name.encode("ascii"), cred.key, cred.cert,
+                                                     [c.cert for c in cred.intermediates], encryption)
+        path = os.path.join(self.dir, "%s%s.p12" % (name, "-legacy" if legacy else ""))
+        with open(path, "wb") as handle:
+            handle.write(blob)
+        return path
+
     def close(self):
         for context, _peer in self.peers.values():
             context.__exit__(None, None, None)
         self.peers.clear()
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def main(port_file):

@@ -29,7 +29,9 @@ for _ in $(seq 1 100); do
 done
 export NATIVETLS_PEERD="$(cat "$state/port")"
 
+# run.sh (the host's Wine 8) unless test-wine10.sh chose run-wine10.sh (Wine 10 in the trixie chroot).
+RUNNER="${NATIVETLS_WINE_RUNNER:-$HERE/run.sh}"
 cd "$ROOT"
-if [ "${1:-}" = "--script" ]; then shift; "$HERE/run.sh" "$@"; else
-    "$HERE/run.sh" -m pytest tests/win --confcutdir=tests/win -p no:cacheprovider -rs "$@"
+if [ "${1:-}" = "--script" ]; then shift; "$RUNNER" "$@"; else
+    "$RUNNER" -m pytest tests/win --confcutdir=tests/win -p no:cacheprovider -rs "$@"
 fi

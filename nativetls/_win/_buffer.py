@@ -15,6 +15,11 @@ raises WantWriteError) and ``_plaintext`` (decrypted, not yet read). What SChann
   the input: the start of the next flight, or application data after the handshake). ``SEC_E_OK`` ends it.
   ``SEC_I_INCOMPLETE_CREDENTIALS`` (the server asked for a client certificate we do not have) is retried with
   ``ISC_REQ_USE_SUPPLIED_CREDS``, which sends an empty Certificate message, as browsers do.
+* Server side (``AcceptSecurityContext``, "ASC"): the same loop, except that the first call needs the ClientHello
+  (nothing to do until data arrives), the server's ALPN list goes as an APPLICATION_PROTOCOLS input buffer with
+  every call, and a server with a trust store asks for a client certificate (``ASC_REQ_MUTUAL_AUTH``) and
+  verifies it itself after ``SEC_E_OK``, withholding its last flight if that fails. Post-handshake messages and
+  shutdown tokens go through ASC instead of ISC (``_context_call``).
 * Verification: SChannel runs with ``SCH_CRED_MANUAL_CRED_VALIDATION`` and validates nothing itself; after
   ``SEC_E_OK`` we take ``SECPKG_ATTR_REMOTE_CERT_CONTEXT`` and verify it (``_verify``), before any application
   data is returned.
@@ -81,6 +86,8 @@ _ALERT_RECORD = 21
 _CLIENT_FLAGS = (S.ISC_REQ_SEQUENCE_DETECT | S.ISC_REQ_REPLAY_DETECT | S.ISC_REQ_CONFIDENTIALITY |
                  S.ISC_REQ_ALLOCATE_MEMORY | S.ISC_REQ_STREAM | S.ISC_REQ_EXTENDED_ERROR |
                  S.ISC_REQ_MANUAL_CRED_VALIDATION)
+_SERVER_FLAGS = (S.ASC_REQ_SEQUENCE_DETECT | S.ASC_REQ_REPLAY_DETECT | S.ASC_REQ_CONFIDENTIALITY |
+                 S.ASC_REQ_ALLOCATE_MEMORY | S.ASC_REQ_STREAM | S.ASC_REQ_EXTENDED_ERROR)
 
 _VERSIONS = {
     S.SP_PROT_TLS1_3_CLIENT: TLSVersion.TLSv1_3, S.SP_PROT_TLS1_3_SERVER: TLSVersion.TLSv1_3,
@@ -91,6 +98,7 @@ _VERSIONS = {
 }
 
 # Step results
+_NO_INPUT = "no_input"
 _DONE = "done"
 _NEED_READ = "need_read"
 _AGAIN = "again"
@@ -136,6 +144,12 @@ class SChannelBuffer(TLSBuffer):
         self._eof = False
         self._sizes = None
         self._ctx = None
+        if server:
+            # ASC_REQ_MUTUAL_AUTH makes SChannel send a CertificateRequest; the chain is verified here afterwards.
+            self._flags = _SERVER_FLAGS | (S.ASC_REQ_MUTUAL_AUTH if native.client_auth else 0)
+            self._host = self._target = None
+            self._credentials = native.server_credentials()
+            return
         self._flags = _CLIENT_FLAGS
         sni, self._host, is_ip = normalize_server_hostname(server_hostname)
         # The target name is both the SNI name and SChannel's session-cache key; an IP literal sends no SNI.
@@ -176,12 +190,20 @@ class SChannelBuffer(TLSBuffer):
                     self._fail(TLSError("the peer closed the connection during the handshake"))
                 raise WantReadError("the handshake needs more data from the peer")
         self._sizes = self._query(S.SECPKG_ATTR_STREAM_SIZES, S.SecPkgContext_StreamSizes)
-        if self._native.verify:
+        if self._server:
+            if self._native.client_auth:
+                self._verify_client()
+        elif self._native.verify:
             self._verify()
         self._move("handshake_done")
 
-    def _isc(self, inputs, output_count=1):
-        """One InitializeSecurityContextW call; queues what it produced and returns (status, inputs)."""
+    @property
+    def _function(self):
+        return "AcceptSecurityContext" if self._server else "InitializeSecurityContextW"
+
+    def _context_call(self, inputs, output_count=1):
+        """One InitializeSecurityContextW (client) or AcceptSecurityContext (server) call; queues the tokens it
+        produced and returns its status."""
         outputs = SecBuffers(output_count)
         for index in range(output_count):
             outputs.set(index, S.SECBUFFER_TOKEN if index == 0 else S.SECBUFFER_ALERT)
@@ -190,27 +212,45 @@ class SChannelBuffer(TLSBuffer):
         if first:
             self._ctx = SecurityContext(S.SecHandle())
         handle = self._ctx.handle
-        status = secur32().InitializeSecurityContextW(
-            byref(self._credentials.handle), None if first else byref(handle), self._target, self._flags, 0, 0,
-            inputs.ref if inputs is not None else None, 0, byref(handle), outputs.ref, byref(attributes), None)
+        if self._server:
+            status = secur32().AcceptSecurityContext(
+                byref(self._credentials.handle), None if first else byref(handle),
+                inputs.ref if inputs is not None else None, self._flags, 0, byref(handle), outputs.ref,
+                byref(attributes), None)
+        else:
+            status = secur32().InitializeSecurityContextW(
+                byref(self._credentials.handle), None if first else byref(handle), self._target, self._flags, 0,
+                0, inputs.ref if inputs is not None else None, 0, byref(handle), outputs.ref, byref(attributes),
+                None)
         for token in outputs.take_allocated():
             self._outgoing += token
         return status
 
+    def _handshake_inputs(self):
+        """The input SecBuffers of the next handshake call, or None when it must wait for data (_NEED_READ)."""
+        alpn = alpn_buffer(self._native.alpn)
+        if self._ctx is None and not self._server:  # the ClientHello: no input but the ALPN list
+            return SecBuffers(1).set(0, S.SECBUFFER_APPLICATION_PROTOCOLS, alpn) if alpn else _NO_INPUT
+        if not self._incoming:
+            return None
+        inputs = SecBuffers(3 if self._server and alpn else 2)
+        inputs.set(0, S.SECBUFFER_TOKEN, self._incoming).set(1, S.SECBUFFER_EMPTY)
+        if self._server and alpn:  # the server's ALPN list goes with every AcceptSecurityContext call
+            inputs.set(2, S.SECBUFFER_APPLICATION_PROTOCOLS, alpn)
+        return inputs
+
     def _handshake_step(self):
-        """One ISC call with what we hold; returns _DONE, _NEED_READ or _AGAIN, or raises."""
-        if self._ctx is None:
-            alpn = alpn_buffer(self._native.alpn)
-            inputs = SecBuffers(1).set(0, S.SECBUFFER_APPLICATION_PROTOCOLS, alpn) if alpn else None
-        elif not self._incoming:
+        """One ISC/ASC call with what we hold; returns _DONE, _NEED_READ or _AGAIN, or raises."""
+        inputs = self._handshake_inputs()
+        if inputs is None:
             return _NEED_READ
-        else:
-            inputs = SecBuffers(2).set(0, S.SECBUFFER_TOKEN, self._incoming).set(1, S.SECBUFFER_EMPTY)
-        status = self._isc(inputs)
+        if inputs is _NO_INPUT:
+            inputs = None
+        status = self._context_call(inputs)
         if status == S.SEC_E_INCOMPLETE_MESSAGE:
             return _NEED_READ
         if status in (S.SEC_E_OK, S.SEC_I_CONTINUE_NEEDED, S.SEC_I_INCOMPLETE_CREDENTIALS):
-            if inputs is not None and self._ctx is not None and inputs.find(S.SECBUFFER_TOKEN) == 0:
+            if inputs is not None and inputs.find(S.SECBUFFER_TOKEN) == 0:
                 self._keep_extra(inputs)
             if status == S.SEC_E_OK:
                 return _DONE
@@ -218,7 +258,7 @@ class SChannelBuffer(TLSBuffer):
                 self._flags |= S.ISC_REQ_USE_SUPPLIED_CREDS
                 return _AGAIN
             return _AGAIN if self._incoming else _NEED_READ
-        self._fail_status("TLS handshake failed", "InitializeSecurityContextW", status)
+        self._fail_status("TLS handshake failed", self._function, status)
 
     def _keep_extra(self, inputs):
         """After a successful call, keep only the unconsumed tail that SECBUFFER_EXTRA describes."""
@@ -247,6 +287,23 @@ class SChannelBuffer(TLSBuffer):
             self._fail(exc)
         finally:
             leaf.close()
+
+    def _verify_client(self):
+        """Server side: the client must have sent a certificate that chains to the configured trust store. On
+        failure the server's last flight (its Finished) is withheld, so the client never completes."""
+        leaf = self._remote_certificate()
+        try:
+            if leaf is None:
+                raise CertificateVerificationError(
+                    "the client sent no certificate, and this server requires one", host=None, reason="other",
+                    native_message="no SECPKG_ATTR_REMOTE_CERT_CONTEXT")
+            verify_peer(leaf.handle, leaf.handle.contents.hCertStore, None, self._native.engine, server=False)
+        except CertificateVerificationError as exc:
+            del self._outgoing[:]
+            self._fail(exc)
+        finally:
+            if leaf is not None:
+                leaf.close()
 
     # --- application data --------------------------------------------------------------------------------
     def read(self, amt=None, buffer=None):
@@ -303,11 +360,11 @@ class SChannelBuffer(TLSBuffer):
         """Feed handshake messages that arrived after the handshake (SEC_I_RENEGOTIATE) to ISC."""
         while True:
             inputs = SecBuffers(2).set(0, S.SECBUFFER_TOKEN, self._incoming).set(1, S.SECBUFFER_EMPTY)
-            status = self._isc(inputs)
+            status = self._context_call(inputs)
             if status == S.SEC_E_INCOMPLETE_MESSAGE:
                 raise WantReadError("post-handshake message incomplete")  # pragma: no cover - rare split
             if status not in (S.SEC_E_OK, S.SEC_I_CONTINUE_NEEDED):
-                self._fail_status("TLS post-handshake message failed", "InitializeSecurityContextW", status)
+                self._fail_status("TLS post-handshake message failed", self._function, status)
             self._keep_extra(inputs)
             if status == S.SEC_E_OK or not self._incoming:
                 return
@@ -350,9 +407,9 @@ class SChannelBuffer(TLSBuffer):
             secur32().ApplyControlToken(byref(self._ctx.handle), token.ref)
         except NativeError as exc:
             self._fail_status("TLS shutdown failed", "ApplyControlToken", exc.code)
-        status = self._isc(None)
+        status = self._context_call(None)
         if status not in (S.SEC_E_OK, S.SEC_I_CONTINUE_NEEDED, S.SEC_I_CONTEXT_EXPIRED):
-            self._fail_status("TLS shutdown failed", "InitializeSecurityContextW", status)
+            self._fail_status("TLS shutdown failed", self._function, status)
         self._move("sent_close")
 
     # --- the network side ----------------------------------------------------------------------------------

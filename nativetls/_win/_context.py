@@ -6,23 +6,27 @@ ConfigurationError now. Credentials are acquired per connection (``_Native.acqui
 per credentials handle, so a connection resumes exactly when it is given the :class:`SChannelSession` of an
 earlier one, as on the other backends.
 
-Credentials structure: ``SCH_CREDENTIALS`` (Windows 10 1809+, required for TLS 1.3) is tried first; a system that
-rejects it (``SEC_E_UNKNOWN_CREDENTIALS``/``SEC_E_INTERNAL_ERROR``/``SEC_E_INVALID_TOKEN``) gets ``SCHANNEL_CRED``
-from then on. Which one works is remembered per process.
+Credentials structure: ``SCH_CREDENTIALS`` (Windows 10 1809+, required for TLS 1.3) is tried first when the
+configured range includes TLS 1.3; a system that rejects it (``SEC_E_UNKNOWN_CREDENTIALS``/``SEC_E_INTERNAL_ERROR``/
+``SEC_E_INVALID_TOKEN``) gets ``SCHANNEL_CRED`` from then on. Which one works is remembered per process. A range
+without TLS 1.3 always uses ``SCHANNEL_CRED``, whose version bits every SChannel honours (Wine 10 ignores
+``SCH_CREDENTIALS``' TLS_PARAMETERS).
 """
 from __future__ import absolute_import, division, print_function, unicode_literals
 
 import ctypes
 import sys
+import warnings
 from ctypes import byref
 
 from .._abc import ClientContext, ServerContext
 from .._config import DEFAULT_LOWEST_VERSION
 from .._enums import TLSVersion
-from .._errors import ConfigurationError, TLSError
+from .._errors import ConfigurationError, SecurityWarning, TLSError
 from . import _secur32 as S
-from ._lowlevel import UNISP_NAME, Credentials, describe, secur32
+from ._lowlevel import UNISP_NAME, Credentials, SecBuffers, SecurityContext, describe, secur32
 from ._types import NativeError, status_name
+from ._keys import LocalCredential
 from ._verify import ChainEngine
 
 __all__ = ["SChannelClientContext", "SChannelServerContext", "supported_versions", "make_backend"]
@@ -32,9 +36,12 @@ _CLIENT_BITS = {
     TLSVersion.TLSv1: S.SP_PROT_TLS1_0_CLIENT, TLSVersion.TLSv1_1: S.SP_PROT_TLS1_1_CLIENT,
     TLSVersion.TLSv1_2: S.SP_PROT_TLS1_2_CLIENT, TLSVersion.TLSv1_3: S.SP_PROT_TLS1_3_CLIENT,
 }
+# SP_PROT_*_SERVER is the matching *_CLIENT bit shifted right by one.
+_SERVER_BITS = dict((version, bit >> 1) for version, bit in _CLIENT_BITS.items())
 _ALL_CLIENT_BITS = S.SP_PROT_SSL3_CLIENT | S.SP_PROT_SSL2_CLIENT
 for _bit in _CLIENT_BITS.values():
     _ALL_CLIENT_BITS |= _bit
+_ALL_SERVER_BITS = _ALL_CLIENT_BITS >> 1
 
 # [None] until tried; then True when SCH_CREDENTIALS is accepted here.
 _SCH_CREDENTIALS_WORKS = [None]
@@ -51,31 +58,56 @@ def _acquire_raw(auth_data, inbound=False):
     return status, handle
 
 
-def acquire_client_credentials(protocol_bits, flags):
-    """A new outbound :class:`Credentials` enabling *protocol_bits* (SP_PROT_*_CLIENT).
+def _refused(status):
+    return TLSError("SChannel refused the credentials: %s" % describe("AcquireCredentialsHandleW", status),
+                    native_code=status, native_message=status_name(status))
+
+
+def acquire_credentials(protocol_bits, flags, local=None, inbound=False):
+    """A new :class:`Credentials` enabling *protocol_bits* (SP_PROT_*_CLIENT, or *_SERVER when *inbound*).
+
+    Args:
+        local: the :class:`~._keys.LocalCredential` to present, or None. The credentials keep it alive.
+        inbound: True for a server (``SECPKG_CRED_INBOUND``).
 
     Raises:
         TLSError: SChannel refused every credentials structure (the message names the status).
     """
+    every = _ALL_SERVER_BITS if inbound else _ALL_CLIENT_BITS
+    certs = None
+    if local is not None:
+        certs = (ctypes.c_void_p * 1)(ctypes.cast(local.leaf.handle, ctypes.c_void_p).value)
+    keep = (local, certs)
     status = None
-    if _SCH_CREDENTIALS_WORKS[0] is not False:
-        params = S.TLS_PARAMETERS(grbitDisabledProtocols=_ALL_CLIENT_BITS & ~protocol_bits)
+    # SCH_CREDENTIALS only where TLS 1.3 may be negotiated (or the system defaults are asked for): it is the one
+    # structure that can enable TLS 1.3, but Wine 10 accepts it and ignores its TLS_PARAMETERS (versions), while
+    # SCHANNEL_CRED's grbitEnabledProtocols is honoured by every Windows and Wine.
+    wants_tls13 = not protocol_bits or protocol_bits & (S.SP_PROT_TLS1_3_CLIENT | S.SP_PROT_TLS1_3_SERVER)
+    if _SCH_CREDENTIALS_WORKS[0] is not False and wants_tls13:
+        params = S.TLS_PARAMETERS(grbitDisabledProtocols=every & ~protocol_bits)
         cred = S.SCH_CREDENTIALS(dwVersion=S.SCH_CREDENTIALS_VERSION, dwFlags=flags, cTlsParameters=1,
                                  pTlsParameters=ctypes.pointer(params))
-        status, handle = _acquire_raw(cred)
+        if certs is not None:
+            cred.cCreds, cred.paCred = 1, ctypes.cast(certs, ctypes.c_void_p)
+        status, handle = _acquire_raw(cred, inbound)
         if status == S.SEC_E_OK:
             _SCH_CREDENTIALS_WORKS[0] = True
-            return Credentials(handle)
+            return Credentials(handle, keep)
         if status not in _FALLBACK_STATUSES or _SCH_CREDENTIALS_WORKS[0]:
-            raise TLSError("SChannel refused the credentials: %s" % describe("AcquireCredentialsHandleW", status),
-                           native_code=status, native_message=status_name(status))
+            raise _refused(status)
         _SCH_CREDENTIALS_WORKS[0] = False
     cred = S.SCHANNEL_CRED(dwVersion=S.SCHANNEL_CRED_VERSION, grbitEnabledProtocols=protocol_bits, dwFlags=flags)
-    status, handle = _acquire_raw(cred)
+    if certs is not None:
+        cred.cCreds, cred.paCred = 1, ctypes.cast(certs, ctypes.c_void_p)
+    status, handle = _acquire_raw(cred, inbound)
     if status != S.SEC_E_OK:
-        raise TLSError("SChannel refused the credentials: %s" % describe("AcquireCredentialsHandleW", status),
-                       native_code=status, native_message=status_name(status))
-    return Credentials(handle)
+        raise _refused(status)
+    return Credentials(handle, keep)
+
+
+def acquire_client_credentials(protocol_bits, flags):
+    """Outbound credentials without a certificate (see :func:`acquire_credentials`)."""
+    return acquire_credentials(protocol_bits, flags)
 
 
 def supported_versions():
@@ -96,8 +128,76 @@ def supported_versions():
     return _SUPPORTED[0]
 
 
-def _version_bits(configuration):
-    """SP_PROT_*_CLIENT bits for the configured range (ConfigurationError for what SChannel lacks here)."""
+_PROBES = {}
+
+
+def _probe(name, function):
+    if name not in _PROBES:
+        _PROBES[name] = function()
+    return _PROBES[name]
+
+
+def _probe_server():
+    """Whether AcceptSecurityContext is implemented: asked with an outbound handle and one garbage byte. Windows
+    rejects the call for what it is (a wrong handle or token); an SChannel without a server side (Wine 8) answers
+    SEC_E_UNSUPPORTED_FUNCTION whatever the arguments."""
+    creds = acquire_client_credentials(S.SP_PROT_NONE, S.SCH_CRED_MANUAL_CRED_VALIDATION | S.SCH_CRED_NO_DEFAULT_CREDS)
+    try:
+        inputs = SecBuffers(2).set(0, S.SECBUFFER_TOKEN, b"\x16").set(1, S.SECBUFFER_EMPTY)
+        outputs = SecBuffers(1).set(0, S.SECBUFFER_TOKEN)
+        ctx, attributes = S.SecHandle(), ctypes.c_uint32()
+        status = secur32().AcceptSecurityContext(byref(creds.handle), None, inputs.ref,
+                                                 S.ASC_REQ_ALLOCATE_MEMORY | S.ASC_REQ_STREAM, 0, byref(ctx),
+                                                 outputs.ref, byref(attributes), None)
+        outputs.take_allocated()
+        if status in (S.SEC_E_OK, S.SEC_I_CONTINUE_NEEDED):  # pragma: no cover - not with one byte
+            SecurityContext(ctx).close()
+        return status != S.SEC_E_UNSUPPORTED_FUNCTION
+    finally:
+        creds.close()
+
+
+def _probe_session_info():
+    """Whether SChannel answers SECPKG_ATTR_SESSION_INFO, without which ``session_reused`` cannot be known (Wine 8
+    neither answers it nor resumes). Asked of a context that has only made its ClientHello: an SChannel that knows
+    the attribute answers it or refuses for the context's state, one that does not answers
+    SEC_E_UNSUPPORTED_FUNCTION."""
+    creds = acquire_client_credentials(S.SP_PROT_NONE, S.SCH_CRED_MANUAL_CRED_VALIDATION | S.SCH_CRED_NO_DEFAULT_CREDS)
+    ctx = SecurityContext(S.SecHandle())
+    try:
+        outputs = SecBuffers(1).set(0, S.SECBUFFER_TOKEN)
+        attributes = ctypes.c_uint32()
+        status = secur32().InitializeSecurityContextW(
+            byref(creds.handle), None, "probe.invalid", S.ISC_REQ_ALLOCATE_MEMORY | S.ISC_REQ_STREAM |
+            S.ISC_REQ_MANUAL_CRED_VALIDATION, 0, 0, None, 0, byref(ctx.handle), outputs.ref, byref(attributes),
+            None)
+        outputs.take_allocated()
+        if status != S.SEC_I_CONTINUE_NEEDED:
+            return False
+        info = S.SecPkgContext_SessionInfo()
+        try:
+            secur32().QueryContextAttributesW(byref(ctx.handle), S.SECPKG_ATTR_SESSION_INFO, byref(info))
+        except NativeError as exc:
+            return exc.code != S.SEC_E_UNSUPPORTED_FUNCTION
+        return True
+    finally:
+        ctx.close()
+        creds.close()
+
+
+def server_supported():
+    """Feature "server": AcceptSecurityContext is implemented here (probed once)."""
+    return _probe("server", _probe_server)
+
+
+def resumption_supported():
+    """Feature "session_resumption": SChannel reports whether a handshake resumed (probed once)."""
+    return _probe("session_info", _probe_session_info)
+
+
+def _version_bits(configuration, server=False):
+    """SP_PROT_*_CLIENT (or *_SERVER) bits for the configured range (ConfigurationError for what SChannel lacks
+    here)."""
     lowest = configuration.lowest_supported_version or DEFAULT_LOWEST_VERSION
     highest = configuration.highest_supported_version or TLSVersion.MAXIMUM_SUPPORTED
     available = [v for v in _ORDER if v in supported_versions()]
@@ -109,10 +209,13 @@ def _version_bits(configuration):
                                      % (bound.value, ", ".join(v.value for v in available)))
     low = available[0] if lowest is TLSVersion.MINIMUM_SUPPORTED else lowest
     high = available[-1] if highest is TLSVersion.MAXIMUM_SUPPORTED else highest
+    if _ORDER.index(low) < _ORDER.index(TLSVersion.TLSv1_2):
+        warnings.warn("nativetls: %s allowed by lowest_supported_version; TLS below 1.2 is deprecated (RFC 8996)"
+                      % low.value, SecurityWarning, stacklevel=5)
     bits = 0
     for version in available:
         if _ORDER.index(low) <= _ORDER.index(version) <= _ORDER.index(high):
-            bits |= _CLIENT_BITS[version]
+            bits |= (_SERVER_BITS if server else _CLIENT_BITS)[version]
     if not bits:
         raise ConfigurationError("no TLS version between %s and %s is available here" % (low.value, high.value))
     return bits
@@ -127,26 +230,49 @@ def _alpn_list(configuration):
 
 
 class _Native(object):
-    """What every connection of a context shares: protocol bits, ALPN list, verification and the chain engine."""
+    """What every connection of a context shares: protocol bits, ALPN list, verification, the chain engine and
+    our own certificate (``local``, a :class:`~._keys.LocalCredential` or None)."""
 
     def __init__(self, configuration, server):
         self.server = server
         if configuration.ciphers is not None:
-            raise ConfigurationError("the SChannel backend cannot restrict cipher suites (SChannel takes "
-                                     "algorithm classes, not suites); leave ciphers=None")
-        self.protocol_bits = _version_bits(configuration)
+            raise ConfigurationError("the SChannel backend cannot restrict cipher suites (asked for %s): SChannel "
+                                     "takes algorithm classes, not suites; leave ciphers=None"
+                                     % ", ".join("0x%04X" % int(suite) for suite in configuration.ciphers))
+        self.protocol_bits = _version_bits(configuration, server)
         self.alpn = _alpn_list(configuration)
-        self.verify = bool(configuration.validate_certificates)
+        self.verify = bool(configuration.validate_certificates) or server
         self.engine = ChainEngine(configuration.trust_store)
+        self.local = None
+        chains = configuration.signing_chains
+        if chains:
+            self.local = LocalCredential.from_signing_chain(chains[0])
+        # A server with a trust store requires and verifies a client certificate (API.md: no "optional" mode).
+        self.client_auth = server and configuration.trust_store is not None
         self.flags = (S.SCH_CRED_MANUAL_CRED_VALIDATION | S.SCH_CRED_NO_DEFAULT_CREDS |
                       S.SCH_CRED_NO_SERVERNAME_CHECK)
+        if server:
+            # The client-only flags are invalid inbound; without a trust store SChannel must not ask for (and
+            # validate) client certificates on its own: we verify them ourselves (_buffer._verify_client).
+            self.flags = S.SCH_CRED_NO_SYSTEM_MAPPER
+        self._server_credentials = None
 
     def acquire(self):
-        """Fresh credentials for one connection (see the module docstring)."""
-        return acquire_client_credentials(self.protocol_bits, self.flags)
+        """Fresh credentials for one client connection (see the module docstring)."""
+        return acquire_credentials(self.protocol_bits, self.flags, self.local, inbound=self.server)
+
+    def server_credentials(self):
+        """The inbound credentials every connection of a server context shares: SChannel's server session cache
+        is per credentials handle, so sessions resume within one ServerContext and never across two."""
+        if self._server_credentials is None:
+            self._server_credentials = acquire_credentials(self.protocol_bits, self.flags, self.local, inbound=True)
+        return self._server_credentials
 
     def close(self):
+        """Free the chain engine. Our certificate and key stay until the last credentials using them go."""
         self.engine.close()
+        self.local = None
+        self._server_credentials = None
 
 
 class SChannelClientContext(ClientContext):
@@ -154,8 +280,9 @@ class SChannelClientContext(ClientContext):
 
     def __init__(self, configuration):
         super(SChannelClientContext, self).__init__(configuration)
-        if configuration.signing_chains:
-            raise ConfigurationError("client certificates are not implemented in the SChannel backend yet")
+        if len(configuration.signing_chains) > 1:
+            raise ConfigurationError("a client presents one certificate chain, not %d"
+                                     % len(configuration.signing_chains))
         self._native = _Native(configuration, server=False)
 
     def wrap_buffers(self, server_hostname, session=None):
@@ -168,14 +295,31 @@ class SChannelClientContext(ClientContext):
 
 
 class SChannelServerContext(ServerContext):
-    """The SChannel :class:`~nativetls.ServerContext`: not implemented yet (ConfigurationError)."""
+    """The SChannel :class:`~nativetls.ServerContext` (see the abstract class for the contract).
+
+    Not supported here (ConfigurationError): ``sni_callback`` and more than one certificate chain, which both need
+    the client's SNI name before SChannel sees the ClientHello.
+    """
 
     def __init__(self, configuration):
         super(SChannelServerContext, self).__init__(configuration)
-        raise ConfigurationError("the SChannel server side is not implemented yet")
+        if not server_supported():
+            raise ConfigurationError("this SChannel has no server side (AcceptSecurityContext answers "
+                                     "SEC_E_UNSUPPORTED_FUNCTION, as on Wine 8): feature \"server\" is absent")
+        if configuration.sni_callback is not None:
+            raise ConfigurationError("the SChannel backend has no SNI callback (feature \"sni_callback\" absent)")
+        if len(configuration.signing_chains) != 1:
+            raise ConfigurationError("the SChannel server takes exactly one certificate chain, not %d"
+                                     % len(configuration.signing_chains))
+        self._native = _Native(configuration, server=True)
 
-    def wrap_buffers(self):  # pragma: no cover - unreachable until implemented
-        raise ConfigurationError("the SChannel server side is not implemented yet")
+    def wrap_buffers(self):
+        from ._buffer import SChannelBuffer
+        return SChannelBuffer(self, self._native, server=True)
+
+    def close(self):
+        """Release the context's credentials (connections already made keep theirs)."""
+        self._native.close()
 
 
 def _native_version():
@@ -194,7 +338,11 @@ def make_backend():
     """The SChannel Backend (features detected by asking SChannel)."""
     from .._backend import Backend
     versions = supported_versions()
-    features = {"alpn", "session_resumption"}
+    features = {"alpn", "client_auth"}
+    if server_supported():
+        features.add("server")
+    if resumption_supported():
+        features.add("session_resumption")
     if TLSVersion.TLSv1_3 in versions:
         features.add("tls1_3")
     return Backend("schannel", _native_version(), SChannelClientContext, SChannelServerContext, versions,

@@ -27,7 +27,7 @@ __all__ = [
     "BYTE", "WORD", "DWORD", "ULONG", "LONG", "BOOL", "SECURITY_STATUS", "ALG_ID", "ULONG_PTR", "HANDLE",
     "HCERTSTORE", "HCERTCHAINENGINE", "HCRYPTPROV", "PVOID", "LPSTR", "LPCWSTR", "LPWSTR_FIELD", "ANY_POINTER",
     "POINTER", "Structure", "IS_WINDOWS", "NativeError", "SecurityStatusError", "Win32Error", "check_status",
-    "check_bool", "check_handle", "Library", "wchar_array_text", "as_signed32", "hex32",
+    "check_bool", "check_handle", "Library", "wchar_array_text", "as_signed32", "hex32", "under_wine",
 ]
 
 IS_WINDOWS = sys.platform == "win32"
@@ -113,6 +113,20 @@ def status_name(code):
                 if key.startswith(prefixes):
                     _NAMES.setdefault(as_signed32(getattr(module, key)), key)
     return _NAMES.get(as_signed32(code), "unknown")
+
+
+_WINE = []
+
+
+def under_wine():
+    """Whether this Windows is Wine (ntdll exports ``wine_get_version``). Used only where Wine's behaviour is known
+    to differ and cannot be detected by asking the API itself; each use says why."""
+    if not _WINE:
+        found = False
+        if IS_WINDOWS:  # pragma: no cover - Windows only
+            found = hasattr(ctypes.WinDLL(str("ntdll")), "wine_get_version")
+        _WINE.append(found)
+    return _WINE[0]
 
 
 def _last_error():

@@ -22,6 +22,12 @@ import sys
 
 import pytest
 
+# tests/ goes *after* tests/win, so that shared helpers that need only nativetls (``_tls``, ``test_conformance``)
+# import here while ``conftest`` stays this file.
+TESTS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if TESTS_DIR not in sys.path:
+    sys.path.append(TESTS_DIR)
+
 ON_WINDOWS = sys.platform == "win32"
 UNDER_WINE = False
 if ON_WINDOWS:
@@ -95,22 +101,59 @@ def peerd():
     return Peerd(int(port))
 
 
+def _read(path):
+    with open(path, "rb") as handle:
+        return handle.read()
+
+
 class _Files(object):
-    def __init__(self, directory, name):
+    """One credential of peerd's PKI: paths (``cert``, ``key``, ``chain``, ``fullchain``, ``der``) and, read on
+    demand, the bytes the Linux suite's ``_certs.Credential`` offers (``cert_pem``, ``key_pem``, ``cert_der``,
+    ``intermediates``), so shared helpers such as ``_tls.chain_of`` work here too."""
+
+    def __init__(self, pki, directory, name):
         base = os.path.join(directory, name)
+        self._pki = pki
         self.name = name
-        self.cert = base + ".crt.pem"
-        self.key = base + ".key.pem"
-        self.chain = base + ".chain.pem"
-        self.fullchain = base + ".fullchain.pem"
+        self.cert = self.cert_path = base + ".crt.pem"
+        self.key = self.key_path = base + ".key.pem"
+        self.chain = self.chain_path = base + ".chain.pem"
+        self.fullchain = self.fullchain_path = base + ".fullchain.pem"
         self.der = base + ".crt.der"
+
+    cert_pem = property(lambda self: _read(self.cert))
+    key_pem = property(lambda self: _read(self.key))
+    cert_der = property(lambda self: _read(self.der))
+
+    @property
+    def intermediates(self):
+        # peerd's PKI (tests/_certs.StandardPKI) has one intermediate, under which every leaf but these is issued.
+        if self.name in ("ca", "intermediate", "self_signed", "untrusted_ca", "untrusted"):
+            return []
+        return [self._pki["intermediate"]]
+
+    def __repr__(self):
+        return "<credential %s>" % self.name
+
+
+class WinPKI(dict):
+    """peerd's PKI by name, as a dict (``pki["server"]``) and by attribute (``pki.server``, as in tests/)."""
+
+    def __getattr__(self, name):
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name)
 
 
 @pytest.fixture(scope="session")
 def pki(peerd):
     answer = peerd.request(op="pki")
     directory = windows_path(answer["dir"])
-    return dict((name, _Files(directory, name)) for name in answer["names"])
+    result = WinPKI()
+    for name in answer["names"]:
+        result[name] = _Files(result, directory, name)
+    return result
 
 
 class Peer(object):

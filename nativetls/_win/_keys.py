@@ -1,0 +1,232 @@
+# -*- coding: utf-8 -*-
+"""Our own certificate and private key as SChannel wants them: a certificate context with its key attached.
+
+Every key takes one route (see ``_pkcs12`` for why): the SigningChain is wrapped in an in-memory PKCS#12 blob and
+imported with ``PFXImportCertStore``, which puts the certificates in a new memory store and the key in a key
+container linked to the leaf (``CERT_KEY_PROV_INFO_PROP_ID``). A PKCS#12 file is imported the same way
+(:meth:`LocalCredential.from_pkcs12`).
+
+On Windows the key is *persisted* (no ``PKCS12_NO_PERSIST_KEY``): SChannel signs with it inside LSASS, which opens
+the key by container name, and an ephemeral (in-process) key is known to fail there for servers (.NET documents the
+same limitation for ``EphemeralKeySet``). PFXImportCertStore names the container with a fresh GUID;
+:meth:`LocalCredential.close` deletes it again (CryptoAPI ``CRYPT_DELETEKEYSET``, or ``NCryptDeleteKey`` for a CNG
+provider), and ``__del__`` does it as a safety net.
+
+Under Wine the key is imported with ``PKCS12_NO_PERSIST_KEY`` instead: Wine's PFXImportCertStore puts every
+persisted key in the user's *default* container (named after the user), so a second import would overwrite the
+first key, and Wine's SChannel signs in-process, where an ephemeral key works. (Both modes run under Wine in
+``tests/win/test_schannel_client_auth.py``.) ``CRYPT_EXPORTABLE`` is set because Wine's SChannel (GnuTLS
+underneath) exports the key to use it; the key is already in this process's memory as PEM, so exportability
+grants nothing new.
+"""
+from __future__ import absolute_import, division, print_function, unicode_literals
+
+import ctypes
+from ctypes import byref
+
+from .._errors import ConfigurationError
+from . import _crypt32 as C
+from ._lowlevel import CertContext, CertStore, cert_der, crypt32, public_error
+from ._pkcs12 import build_pfx, leaf_order, mac_verifies, random_password
+from ._types import NativeError, Win32Error
+
+__all__ = ["LocalCredential", "persist_keys"]
+
+_PERSISTED_FLAGS = C.CRYPT_EXPORTABLE | C.CRYPT_USER_KEYSET
+_EPHEMERAL_FLAGS = C.CRYPT_EXPORTABLE | C.PKCS12_NO_PERSIST_KEY
+
+ERROR_INVALID_PASSWORD = 86  # winerror.h; PFXImportCertStore's GetLastError() for a MAC that does not verify
+
+
+def persist_keys():
+    """Whether imported keys are persisted (Windows) or ephemeral (Wine); see the module docstring."""
+    from ._types import under_wine
+    return not under_wine()
+
+
+def _text_password(password):
+    if password is None:
+        return None
+    if isinstance(password, bytes):
+        try:
+            return password.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ConfigurationError("the SChannel backend needs a key password that is valid UTF-8")
+    return password
+
+
+def _contexts(hstore):
+    """Borrowed PCCERT_CONTEXTs of a store, in enumeration order (valid while the store is open)."""
+    enum = crypt32().CertEnumCertificatesInStore
+    found = []
+    current = enum(hstore, None)
+    while current:
+        found.append(crypt32().CertDuplicateCertificateContext(current))
+        current = enum(hstore, current)
+    return found
+
+
+def _find_leaf(hstore, leaf_der):
+    """A new reference (:class:`CertContext`) to the certificate with a key: the one whose DER is *leaf_der*, or,
+    for a PKCS#12 file, the first end-entity certificate (see ``leaf_order``); None if there is none."""
+    contexts = _contexts(hstore)
+    try:
+        ders = [cert_der(pcert) for pcert in contexts]
+        if leaf_der is None:
+            order = leaf_order(ders)
+        else:
+            order = [ders.index(leaf_der)] if leaf_der in ders else []
+        for index in order:
+            if _has_key(contexts[index]):
+                return CertContext(crypt32().CertDuplicateCertificateContext(contexts[index]))
+        return None
+    finally:
+        for pcert in contexts:
+            crypt32().CertFreeCertificateContext(pcert)
+
+
+def _key_prov_info(pcert):
+    """(container, provider, provider type, flags) of the key linked to a certificate context, or None."""
+    get = crypt32().CertGetCertificateContextProperty
+    size = ctypes.c_uint32(0)
+    if not get(pcert, C.CERT_KEY_PROV_INFO_PROP_ID, None, byref(size)) or not size.value:
+        return None
+    raw = ctypes.create_string_buffer(size.value)
+    if not get(pcert, C.CERT_KEY_PROV_INFO_PROP_ID, raw, byref(size)):
+        return None
+    info = ctypes.cast(raw, ctypes.POINTER(C.CRYPT_KEY_PROV_INFO)).contents
+    container = ctypes.wstring_at(info.pwszContainerName) if info.pwszContainerName else None
+    provider = ctypes.wstring_at(info.pwszProvName) if info.pwszProvName else None
+    return container, provider, info.dwProvType, info.dwFlags
+
+
+_KEY_PROPERTIES = (C.CERT_KEY_PROV_INFO_PROP_ID, C.CERT_KEY_CONTEXT_PROP_ID, C.CERT_KEY_PROV_HANDLE_PROP_ID,
+                   C.CERT_NCRYPT_KEY_HANDLE_PROP_ID)
+
+
+def _has_key(pcert):
+    """Whether a private key is linked to the certificate context (persisted, or an in-process handle)."""
+    size = ctypes.c_uint32(0)
+    get = crypt32().CertGetCertificateContextProperty
+    return any(get(pcert, prop, None, byref(size)) for prop in _KEY_PROPERTIES)
+
+
+def delete_key(prov_info):
+    """Delete a persisted key container described by ``_key_prov_info`` (best effort: errors are ignored, since
+    there is nothing better to do about a key that cannot be deleted while closing)."""
+    container, provider, prov_type, flags = prov_info
+    if not container:
+        return
+    try:
+        if prov_type:  # CryptoAPI provider
+            from . import _advapi32 as A
+            prov = C.HCRYPTPROV()
+            A.load().CryptAcquireContextW(byref(prov), container, provider, prov_type,
+                                          A.CRYPT_DELETEKEYSET | A.CRYPT_SILENT | (flags & A.CRYPT_MACHINE_KEYSET))
+        else:  # CNG key storage provider
+            from . import _ncrypt as N
+            lib = N.load()
+            prov, key = N.NCRYPT_PROV_HANDLE(), N.NCRYPT_KEY_HANDLE()
+            lib.NCryptOpenStorageProvider(byref(prov), provider, 0)
+            try:
+                lib.NCryptOpenKey(prov, byref(key), container, 0,
+                                  N.NCRYPT_SILENT_FLAG | (flags & N.NCRYPT_MACHINE_KEY_FLAG))
+                lib.NCryptDeleteKey(key, 0)
+            finally:
+                lib.NCryptFreeObject(prov)
+    except (NativeError, ImportError):  # pragma: no cover - depends on the provider
+        pass
+
+
+class LocalCredential(object):
+    """The certificate this side presents, with its key: ``leaf`` (a :class:`CertContext` with the key attached)
+    and ``store`` (the memory store holding the leaf and its intermediates).
+
+    Owns the store, the leaf reference and the persisted key container; :meth:`close` frees all three (and deletes
+    the key). Make one with :meth:`from_signing_chain` or :meth:`from_pkcs12`.
+    """
+
+    def __init__(self, store, leaf, key_info):
+        """Take ownership of *store*, *leaf* and the key container *key_info* (None: an ephemeral key)."""
+        self.store = store
+        self.leaf = leaf
+        self.key_info = key_info
+
+    @classmethod
+    def from_signing_chain(cls, chain, persist=None):
+        """Import a :class:`~nativetls.SigningChain` (PEM/DER key, optionally PKCS#8-encrypted).
+
+        *persist* (default :func:`persist_keys`) chooses a persisted key container, deleted by :meth:`close`.
+
+        Raises:
+            ConfigurationError: the key is unusable here (traditional encryption, wrong password, not a key).
+        """
+        certificate, key = chain.leaf
+        ders = [certificate.to_der()] + [c.to_der() for c in chain.chain]
+        if key.is_encrypted:
+            try:
+                password = _text_password(key._password_bytes())
+            except TypeError as exc:
+                raise ConfigurationError(str(exc))
+            if password is None:
+                raise ConfigurationError("the private key is encrypted and no password was given")
+        else:
+            password = random_password()
+        try:
+            pfx = build_pfx(ders, key._pem, password)
+        except ValueError as exc:
+            raise ConfigurationError(str(exc))
+        return cls._import(pfx, password, ders[0], "the private key", persist)
+
+    @classmethod
+    def from_pkcs12(cls, data, password=None, persist=None):
+        """Import a PKCS#12 (PFX) blob: the certificate that has a private key is the leaf.
+
+        Raises:
+            ConfigurationError: not a PKCS#12 blob, wrong password, or no certificate with a key in it.
+        """
+        data, password = bytes(data), _text_password(password)
+        if mac_verifies(data, password) is False:
+            raise ConfigurationError("the PKCS#12 data could not be decrypted: wrong password")
+        return cls._import(data, password, None, "the PKCS#12 data", persist)
+
+    @classmethod
+    def _import(cls, pfx, password, leaf_der, what, persist):
+        if persist is None:
+            persist = persist_keys()
+        buf = (ctypes.c_uint8 * len(pfx)).from_buffer_copy(pfx)
+        blob = C.CRYPT_DATA_BLOB(len(pfx), ctypes.cast(buf, ctypes.POINTER(ctypes.c_uint8)))
+        if not crypt32().PFXIsPFXBlob(byref(blob)):
+            raise ConfigurationError("%s is not a PKCS#12 (PFX) blob" % what)
+        try:
+            store = CertStore(crypt32().PFXImportCertStore(
+                byref(blob), password or "", _PERSISTED_FLAGS if persist else _EPHEMERAL_FLAGS))
+        except Win32Error as exc:
+            # Windows says ERROR_INVALID_PASSWORD; Wine fails with no code at all (0).
+            if exc.code in (ERROR_INVALID_PASSWORD, 0):
+                raise ConfigurationError("%s could not be imported: wrong password, or a key encryption this "
+                                         "system's PFXImportCertStore does not support (%s)" % (what, exc.name))
+            raise public_error(exc, "%s could not be imported" % what, ConfigurationError)
+        leaf = _find_leaf(store.handle, leaf_der)
+        if leaf is None:
+            store.close()
+            raise ConfigurationError("%s holds no certificate with its private key" % what)
+        return cls(store, leaf, _key_prov_info(leaf.handle) if persist else None)
+
+    def close(self):
+        """Free the leaf, the store and delete the persisted key (idempotent)."""
+        leaf, self.leaf = self.leaf, None
+        if leaf is not None:
+            leaf.close()
+        store, self.store = self.store, None
+        if store is not None:
+            store.close()
+        info, self.key_info = self.key_info, None
+        if info is not None:
+            delete_key(info)
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:  # pragma: no cover - interpreter shutdown
+            pass

@@ -1,0 +1,199 @@
+# -*- coding: utf-8 -*-
+"""Client certificates on the SChannel client: PEM/DER keys and PKCS#12, against ``openssl s_server -Verify``.
+
+Every key is imported through an in-memory PKCS#12 blob and PFXImportCertStore (``nativetls._win._keys``); a
+persisted key container is deleted again when the credential is closed.
+
+Wine 8 difference: its SChannel gives GnuTLS only the leaf, and GnuTLS offers a client certificate only when the
+leaf's *issuer* is among the CA names the server sent. So the servers here trust the intermediate
+(``-CAfile intermediate -partial_chain``); a server that names only the root gets no certificate from Wine
+(``test_server_naming_only_the_root``, which must pass on Windows, states that under Wine).
+"""
+from __future__ import absolute_import, division, print_function, unicode_literals
+
+import ctypes
+
+import pytest
+
+from conftest import UNDER_WINE
+from test_schannel_client import Client, _flush, _readline
+
+nativetls = pytest.importorskip("nativetls")
+from nativetls import (  # noqa: E402
+    Certificate, ConfigurationError, PrivateKey, SigningChain, TLSConfiguration, TLSError,
+)
+
+CLIENT_SUBJECT = "nativetls test client"
+
+
+def _chain(pki, key=None, password=None):
+    files = pki["client"]
+    intermediates = [Certificate.from_file(pki["intermediate"].cert)]
+    key = PrivateKey.from_file(key or files.key, password=password)
+    return SigningChain((Certificate.from_file(files.cert), key), intermediates)
+
+
+def _echo_round_trip(sock, buf):
+    buf.write(b"abc\n")
+    _flush(sock, buf)
+    assert _readline(sock, buf) == b"cba\n"
+
+
+def _server(openssl_server, ca="intermediate"):
+    """s_server requiring a client certificate issued under *ca* (see the module docstring for why not the root)."""
+    return openssl_server(verify_client_ca=ca, extra_args=["-partial_chain"] if ca == "intermediate" else [])
+
+
+def _connect_and_check(backend, pki, peer, **config):
+    sock, buf = Client(backend, pki, **config).connect(peer)
+    try:
+        _echo_round_trip(sock, buf)
+    finally:
+        buf.close()
+        sock.close()
+    output = peer.stop()
+    assert CLIENT_SUBJECT in output, "s_server did not report our certificate:\n" + output
+    return output
+
+
+def test_pem_key_client_certificate(backend, pki, openssl_server):
+    _connect_and_check(backend, pki, _server(openssl_server), certificate_chain=_chain(pki))
+
+
+def test_persisted_key_is_used_and_deleted(backend, pki, openssl_server, monkeypatch):
+    """The real-Windows mode (a persisted key container, deleted on close), exercised under Wine as well."""
+    from nativetls._win import _keys
+    monkeypatch.setattr(_keys, "persist_keys", lambda: True)
+    client = Client(backend, pki, certificate_chain=_chain(pki))
+    info = client.context._native.local.key_info
+    assert info is not None and info[0], "PFXImportCertStore persisted no key container"
+    assert _container_exists(info)
+    peer = _server(openssl_server)
+    sock, buf = client.connect(peer)
+    try:
+        _echo_round_trip(sock, buf)
+    finally:
+        buf.close()
+        sock.close()
+    assert CLIENT_SUBJECT in peer.stop()
+    client.context.close()
+    del client, buf
+    import gc
+    gc.collect()
+    assert not _container_exists(info), "the key container outlived the context and its connections"
+
+
+def test_server_naming_only_the_root(backend, pki, openssl_server):
+    peer = _server(openssl_server, ca="ca")
+    try:
+        _connect_and_check(backend, pki, peer, certificate_chain=_chain(pki))
+    except TLSError as exc:
+        if not UNDER_WINE:
+            raise
+        pytest.skip("Wine 8 difference: SChannel hands GnuTLS only the leaf, which GnuTLS offers only to a server "
+                    "naming the leaf's issuer (the intermediate), not the root: %s" % exc)
+
+
+def test_der_key_and_pkcs1(backend, pki, openssl_server, tmp_path):
+    from asn1crypto import keys, pem
+    with open(pki["client"].key, "rb") as handle:
+        _label, _headers, der = pem.unarmor(handle.read())
+    pkcs1 = keys.PrivateKeyInfo.load(der)["private_key"].parsed.dump()
+    for name, data in (("client.key.der", der), ("client.rsa.pem", pem.armor("RSA PRIVATE KEY", pkcs1))):
+        path = str(tmp_path / name)
+        with open(path, "wb") as handle:
+            handle.write(data)
+        _connect_and_check(backend, pki, _server(openssl_server), certificate_chain=_chain(pki, key=path))
+
+
+def test_encrypted_pkcs8_key(backend, pki, peerd, openssl_server):
+    path = windows(peerd.request(op="encrypted_key", cert="client", password="s3cret")["path"])
+    _connect_and_check(backend, pki, _server(openssl_server),
+                       certificate_chain=_chain(pki, key=path, password=b"s3cret"))
+    with pytest.raises(ConfigurationError) as info:
+        backend.client_context(TLSConfiguration(certificate_chain=_chain(pki, key=path, password=b"wrong")))
+    assert "password" in str(info.value)
+
+
+def test_traditional_encryption_is_a_configuration_error(backend, pki, peerd):
+    path = windows(peerd.request(op="encrypted_key", cert="client", password="s3cret", traditional=True)["path"])
+    with pytest.raises(ConfigurationError) as info:
+        backend.client_context(TLSConfiguration(certificate_chain=_chain(pki, key=path, password=b"s3cret")))
+    assert "PKCS#8" in str(info.value)
+
+
+@pytest.mark.parametrize("legacy", [False, True], ids=["aes256-sha256", "3des-sha1"])
+def test_pkcs12_import(backend, pki, peerd, legacy):
+    from nativetls._win._keys import LocalCredential
+    path = windows(peerd.request(op="pkcs12", cert="client", password="pw", legacy=legacy)["path"])
+    with open(path, "rb") as handle:
+        data = handle.read()
+    for persist in (True, False):
+        local = LocalCredential.from_pkcs12(data, b"pw", persist=persist)
+        try:
+            assert CLIENT_SUBJECT in Certificate.from_buffer(local.leaf.der()).subject
+            assert len(local.store.ders()) == 2  # the leaf and its intermediate
+            info = local.key_info
+            assert (info is not None) == persist
+        finally:
+            local.close()
+        if persist:
+            assert not _container_exists(info)
+    with pytest.raises(ConfigurationError):
+        LocalCredential.from_pkcs12(data, b"wrong")
+    with pytest.raises(ConfigurationError):
+        LocalCredential.from_pkcs12(b"not a pfx", b"pw")
+
+
+def test_key_container_is_deleted_on_close(backend, pki):
+    from nativetls._win._keys import LocalCredential
+    local = LocalCredential.from_signing_chain(_chain(pki), persist=True)
+    info = local.key_info
+    assert _container_exists(info)
+    local.close()
+    local.close()  # idempotent
+    assert not _container_exists(info)
+
+
+def test_no_certificate_when_the_server_requires_one(backend, pki, openssl_server):
+    peer = _server(openssl_server)
+    with pytest.raises(TLSError):
+        sock, buf = Client(backend, pki).connect(peer)
+        try:
+            _echo_round_trip(sock, buf)  # TLS 1.3 servers reject the missing certificate after the handshake
+        finally:
+            buf.close()
+            sock.close()
+
+
+def test_untrusted_client_certificate_is_rejected_by_the_server(backend, pki, openssl_server):
+    peer = openssl_server(verify_client_ca="untrusted_ca")
+    with pytest.raises(TLSError):
+        sock, buf = Client(backend, pki, certificate_chain=_chain(pki)).connect(peer)
+        try:
+            _echo_round_trip(sock, buf)
+        finally:
+            buf.close()
+            sock.close()
+
+
+def windows(path):
+    from conftest import windows_path
+    return windows_path(path)
+
+
+def _container_exists(info):
+    """Whether the key container of a ``LocalCredential.key_info`` can still be opened."""
+    container, provider, prov_type, flags = info
+    if not prov_type:
+        pytest.skip("the key went to a CNG provider (%s): checked on real Windows only" % provider)
+    from nativetls._win import _advapi32 as A
+    from nativetls._win._types import NativeError
+    prov = ctypes.c_size_t()
+    try:
+        A.load().CryptAcquireContextW(ctypes.byref(prov), container, provider, prov_type,
+                                      A.CRYPT_SILENT | (flags & A.CRYPT_MACHINE_KEYSET))
+    except NativeError:
+        return False
+    A.load().CryptReleaseContext(prov.value, 0)
+    return True
