@@ -164,15 +164,30 @@ class TLSBuffer(ABC):
         self.close()
 
 
+_NORMALIZED = {}  # server_hostname -> its normalize_server_hostname() result (bounded; results are immutable)
+
+
 def normalize_server_hostname(server_hostname):
     """Split a client's *server_hostname* into ``(sni_bytes, check_name, is_ip)``.
 
     The SNI name is the IDNA (A-label) form, not sent for IP addresses; *check_name* is what the certificate must
-    match (A-label or IP literal), None when host-name checking is off.
+    match (A-label or IP literal), None when host-name checking is off. Results are remembered (IDNA encoding and
+    the address parsing cost more than the rest of setting up a connection in Python).
 
     Raises:
         TypeError: not a str or None. ValueError: not a valid host name.
     """
+    try:
+        return _NORMALIZED[server_hostname]
+    except (KeyError, TypeError):  # TypeError: an unhashable argument, refused below
+        pass
+    result = _normalize_server_hostname(server_hostname)
+    if len(_NORMALIZED) < 1024:
+        _NORMALIZED[server_hostname] = result
+    return result
+
+
+def _normalize_server_hostname(server_hostname):
     if server_hostname is None:
         return None, None, False
     if isinstance(server_hostname, bytes) and not isinstance(server_hostname, text_type):

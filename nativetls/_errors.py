@@ -16,10 +16,17 @@ class TLSError(Exception):
         native_message: the backend's own wording of the error (for OpenSSL, the drained error queue), or None.
     """
 
+    native_code = None
+    native_message = None
+
     def __init__(self, message="", native_code=None, native_message=None):
-        super(TLSError, self).__init__(message)
-        self.native_code = native_code
-        self.native_message = native_message
+        # Exception.__init__ and no instance attributes for the usual None: WantReadError is raised once per
+        # round trip of every sans-IO loop, so its construction is on the hot path.
+        Exception.__init__(self, message)
+        if native_code is not None:
+            self.native_code = native_code
+        if native_message is not None:
+            self.native_message = native_message
 
 
 class WantReadError(TLSError):

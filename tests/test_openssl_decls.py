@@ -149,6 +149,43 @@ def test_error_queue_is_left_empty_after_a_failure(pki):
     assert _lowlevel.lib.ERR_peek_error() == 0
 
 
+def test_errors_left_in_the_queue_by_others_neither_fail_nor_survive_a_call(pki):
+    # The per-record calls do not clear the queue first (_buffer._get_error): an earlier call's leftovers must not
+    # turn "want read" into a failure, must not hide a ragged EOF, and must be gone afterwards.
+    import nativetls
+    from _tls import client_context, handshake, pump, server_context
+    lib = _lowlevel.lib
+    ctx = lib.SSL_CTX_new(lib.TLS_method())
+
+    def leave_an_error():
+        assert lib.SSL_CTX_set_cipher_list(ctx, b"no-such-cipher") == 0
+        assert lib.ERR_peek_error() != 0
+
+    try:
+        c, s = client_context(pki).wrap_buffers("localhost"), server_context(pki).wrap_buffers()
+        leave_an_error()
+        with pytest.raises(nativetls.WantReadError):
+            c.do_handshake()
+        assert lib.ERR_peek_error() == 0
+        handshake(c, s)
+        leave_an_error()
+        with pytest.raises(nativetls.WantReadError):
+            s.read()
+        assert lib.ERR_peek_error() == 0
+        c.write(b"x")
+        pump(c, s)
+        leave_an_error()
+        assert s.read() == b"x"
+        s.process_incoming(b"")
+        leave_an_error()
+        with pytest.raises(nativetls.RaggedEOF):
+            s.read()
+        assert lib.ERR_peek_error() == 0
+    finally:
+        lib.ERR_clear_error()
+        lib.SSL_CTX_free(ctx)
+
+
 def test_the_library_under_test():
     """Under ``tox -e libssl11`` the whole suite runs against a real OpenSSL 1.1.1 (see tests/support)."""
     import nativetls

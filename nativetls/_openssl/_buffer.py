@@ -15,11 +15,11 @@ bound. What libssl promises in that setting, and what this module makes of it:
 * ``SSL_write`` without ``SSL_MODE_ENABLE_PARTIAL_WRITE`` takes all of the data or none. A write that raised
   (WantReadError while it drives the handshake) must be retried with the same bytes;
   ``SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER`` lets that retry pass another object holding them.
-* An empty ``rbio`` says "retry" (``BIO_set_mem_eof_return(rbio, -1)``, a new memory BIO's default). ``process_incoming(b"")`` switches it to
-  "end of file" (0): libssl then sees the transport end. OpenSSL 1.1.1 reports that as ``SSL_ERROR_SYSCALL``
-  with an empty error queue, 3.0 as ``SSL_ERROR_SSL`` with ``SSL_R_UNEXPECTED_EOF_WHILE_READING``: both are a
-  ragged EOF (RaggedEOF), unless the peer's close_notify came first (``SSL_ERROR_ZERO_RETURN``: reads return
-  ``b""``).
+* An empty ``rbio`` says "retry" (``BIO_set_mem_eof_return(rbio, -1)``, a new memory BIO's default).
+  ``process_incoming(b"")`` switches it to "end of file" (0): libssl then sees the transport end. OpenSSL 1.1.1
+  reports that as ``SSL_ERROR_SYSCALL`` with an empty error queue, 3.0 as ``SSL_ERROR_SSL`` with
+  ``SSL_R_UNEXPECTED_EOF_WHILE_READING``: both are a ragged EOF (RaggedEOF), unless the peer's close_notify came
+  first (``SSL_ERROR_ZERO_RETURN``: reads return ``b""``).
 * TLS 1.3 session tickets and key updates arrive after the handshake; ``SSL_read`` consumes them even when it
   then reports WANT_READ, so a read that raised WantReadError may still have made ``.session`` available.
 * The error queue is per thread, and ``SSL_get_error`` is only right if the queue was empty before the call. The
@@ -40,7 +40,7 @@ from __future__ import absolute_import, division, print_function, unicode_litera
 import ctypes
 import threading
 import weakref
-from ctypes import byref, c_uint, c_void_p
+from ctypes import byref, c_int, c_uint, c_void_p
 
 from .._abc import TLSBuffer, normalize_server_hostname
 from .._compat import raise_from
@@ -49,8 +49,8 @@ from .._enums import CipherSuite, NextProtocol, TLSVersion
 from .._errors import RaggedEOF, TLSError, WantReadError, WantWriteError
 from .._objects import TLSSession
 from . import _libssl as L
-from ._lowlevel import (Owned, cipher_protocol_id, drain_errors, error_lib, error_reason, lib, session_reused,
-                        stack_items, x509_to_der)
+from ._lowlevel import (Owned, _crypto_dll, _ssl_dll, cipher_protocol_id, drain_errors, error_lib, error_reason,
+                        lib, session_reused, stack_items, x509_to_der)
 from ._verify import verification_error
 
 __all__ = ["OpenSSLBuffer", "OpenSSLSession", "State", "on_servername", "on_alpn_select"]
@@ -102,12 +102,28 @@ class _Scratch(threading.local):
         storage = bytearray(_SCRATCH_SIZE)
         target = (ctypes.c_char * _SCRATCH_SIZE).from_buffer(storage)
         self.keep = (target, storage)
-        self.slot = (ctypes.addressof(target), memoryview(storage))
+        self.slot = (c_void_p(ctypes.addressof(target)), memoryview(storage))
 
 
 _scratch = _Scratch()
-# Prebound for the per-record paths (a module global is found faster than an attribute of ``lib``).
-_SSL_read, _SSL_write, _BIO_read, _BIO_write = lib.SSL_read, lib.SSL_write, lib.BIO_read, lib.BIO_write
+
+
+def _fast(dll, name):
+    """*name* bound a second time, without argtypes (restype int), for the per-record paths.
+
+    With argtypes, ctypes converts every argument through a Python-level ``from_param`` (about 100 ns each);
+    without, it converts in C. The price is discipline: callers pass pointers only as ``c_void_p`` objects (a bare
+    int would go as a 32-bit C int), buffers as ``bytes`` or ``c_void_p``, sizes as ints below 2**31. The
+    declared rows in ``_libssl`` stay the reference; these four mirror ``SSL_read``, ``SSL_write``, ``BIO_read``
+    and ``BIO_write`` exactly.
+    """
+    func = dll._FuncPtr((name, dll))
+    func.restype = c_int
+    return func
+
+
+_SSL_read, _SSL_write = _fast(_ssl_dll, "SSL_read"), _fast(_ssl_dll, "SSL_write")
+_BIO_read, _BIO_write = _fast(_crypto_dll, "BIO_read"), _fast(_crypto_dll, "BIO_write")
 _OPEN, _CLOSED = State.OPEN, State.CLOSED
 
 # Live SSL objects -> their buffer (weakly), for the native callbacks, which only receive the SSL pointer.
@@ -126,7 +142,8 @@ class OpenSSLSession(TLSSession):
 class OpenSSLBuffer(TLSBuffer):
     """The OpenSSL :class:`~nativetls.TLSBuffer` (see the abstract class for the contract)."""
 
-    __slots__ = ("_context", "_native", "_ssl", "_ssl_ptr", "_rbio", "_wbio", "_state", "_server", "_host",
+    __slots__ = ("_context", "_native", "_ssl", "_ssl_ptr", "_rbio", "_wbio", "_c_ssl", "_c_rbio", "_c_wbio",
+                 "_state", "_server", "_host",
                  "_eof", "_failure", "_callback_error", "_rejected", "__weakref__")
 
     def __init__(self, context, native, server_hostname=None, session=None, server=False):
@@ -147,6 +164,7 @@ class OpenSSLBuffer(TLSBuffer):
         self._rbio = lib.BIO_new(_BIO_S_MEM)
         self._wbio = lib.BIO_new(_BIO_S_MEM)
         lib.SSL_set_bio(ssl, self._rbio, self._wbio)  # the SSL owns both BIOs from here on
+        self._c_ssl, self._c_rbio, self._c_wbio = c_void_p(ssl), c_void_p(self._rbio), c_void_p(self._wbio)
         if server:
             lib.SSL_set_accept_state(ssl)
         else:
@@ -191,6 +209,8 @@ class OpenSSLBuffer(TLSBuffer):
             self._check_usable()
             return
         ssl = self._ssl_ptr
+        if self._eof:  # see read()
+            lib.ERR_clear_error()
         result = lib.SSL_do_handshake(ssl)
         if result == 1:
             self._move("handshake_done")
@@ -231,13 +251,15 @@ class OpenSSLBuffer(TLSBuffer):
                 if self._state in (State.REMOTE_CLOSED, State.BOTH_CLOSED):
                     return b"" if buffer is None else 0
                 self._check_usable()
+        if self._eof:  # after EOF, an empty queue (1.1.1) or its own error (3.0) tells a ragged EOF: no leftovers
+            lib.ERR_clear_error()
         if buffer is None:
             if amt is None or amt < 0:
                 amt = _DEFAULT_READ
             elif amt == 0:
                 return b""
             address, view = _scratch.slot
-            count = _SSL_read(self._ssl_ptr, address, amt if amt < _SCRATCH_SIZE else _SCRATCH_SIZE)
+            count = _SSL_read(self._c_ssl, address, amt if amt < _SCRATCH_SIZE else _SCRATCH_SIZE)
             if count > 0:
                 return view[:count].tobytes()
             self._read_failed(count)
@@ -286,7 +308,7 @@ class OpenSSLBuffer(TLSBuffer):
         size = len(data)
         if not size:
             return 0
-        written = _SSL_write(self._ssl_ptr, data, size)
+        written = _SSL_write(self._c_ssl, data, size)
         if written > 0:
             return written
         error, errors = _get_error(self._ssl_ptr, written, _WANT)
@@ -318,7 +340,7 @@ class OpenSSLBuffer(TLSBuffer):
     # --- the network side ----------------------------------------------------------------------------------
     def process_incoming(self, data):
         if data and type(data) is bytes and not self._eof and self._state is not _CLOSED:
-            _BIO_write(self._rbio, data, len(data))
+            _BIO_write(self._c_rbio, data, len(data))
             return
         if self._state is _CLOSED:
             raise TLSError("this TLSBuffer has been closed")
@@ -338,7 +360,7 @@ class OpenSSLBuffer(TLSBuffer):
             return b""
         address, view = _scratch.slot
         if amt is None or amt < 0:
-            count = _BIO_read(self._wbio, address, _SCRATCH_SIZE)  # <= 0: nothing buffered
+            count = _BIO_read(self._c_wbio, address, _SCRATCH_SIZE)  # <= 0: nothing buffered
             if count < _SCRATCH_SIZE:
                 return view[:count].tobytes() if count > 0 else b""
             left, chunks = -1, [view[:count].tobytes()]
@@ -346,7 +368,7 @@ class OpenSSLBuffer(TLSBuffer):
             left, chunks = amt, []
         while left:  # more than one scratch-full, or a bounded amount
             size = _SCRATCH_SIZE if left < 0 or left > _SCRATCH_SIZE else left
-            count = _BIO_read(self._wbio, address, size)
+            count = _BIO_read(self._c_wbio, address, size)
             if count <= 0:
                 break
             chunks.append(view[:count].tobytes())
