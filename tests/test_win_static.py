@@ -24,6 +24,7 @@ import glob
 import os
 import re
 import shutil
+import struct
 import subprocess
 import sys
 import tempfile
@@ -338,3 +339,65 @@ def test_imports_without_loading_dlls(label, python):
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     out = proc.communicate()[0].decode("utf-8", "replace")
     assert proc.returncode == 0 and out.strip().endswith("ok"), out
+
+
+# --- the pure-Python ClientHello reader the SChannel server uses for SNI (nativetls._win._wire) ------------------
+
+def _stdlib_client_hello(server_hostname):
+    """A real ClientHello (bytes) from the stdlib ssl module, for *server_hostname* (None: no SNI)."""
+    import ssl
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    conn = context.wrap_bio(incoming, outgoing, server_hostname=server_hostname)
+    with pytest.raises(ssl.SSLWantReadError):
+        conn.do_handshake()
+    return outgoing.read()
+
+
+@pytest.mark.skipif(sys.version_info < (3, 5), reason="ssl.MemoryBIO")
+def test_client_hello_server_name():
+    from nativetls._win._wire import NeedMoreData, client_hello_server_name
+    hello = _stdlib_client_hello(u"b\u00fccher.example")
+    assert client_hello_server_name(hello) == "xn--bcher-kva.example"
+    assert client_hello_server_name(bytearray(hello) + b"\x16\x03\x03") == "xn--bcher-kva.example"
+    assert client_hello_server_name(_stdlib_client_hello(None)) is None
+    for cut in range(len(hello)):  # every prefix: wait for more, never a wrong answer
+        with pytest.raises(NeedMoreData):
+            client_hello_server_name(hello[:cut])
+    # The same ClientHello split over two records, and fragmented one byte per record.
+    body = hello[5:]
+    two = hello[:3] + struct.pack(">H", 100) + body[:100] + hello[:3] + struct.pack(">H", len(body) - 100) + body[100:]
+    assert client_hello_server_name(two) == "xn--bcher-kva.example"
+    tiny = b"".join(hello[:3] + b"\x00\x01" + body[i:i + 1] for i in range(len(body)))
+    assert client_hello_server_name(tiny) == "xn--bcher-kva.example"
+
+
+@pytest.mark.skipif(sys.version_info < (3, 5), reason="ssl.MemoryBIO")
+def test_client_hello_reader_rejects_garbage_cleanly():
+    import random
+    from nativetls._win._wire import NeedMoreData, client_hello_server_name
+    hello = bytearray(_stdlib_client_hello("example.com"))
+    for bad in (b"\x17\x03\x03\x00\x01x", b"\x16\x03\x03\x00\x00", b"\x16\x03\x03\x00\x04\x02\x00\x00\x00",
+                b"\x80\x2e\x01\x03\x01", b"GET / HTTP/1.1\r\n\r\n"):
+        with pytest.raises(ValueError):
+            client_hello_server_name(bad)
+    rng = random.Random(543)
+    for _ in range(3000):
+        mutated = bytearray(hello)
+        for _ in range(rng.randint(1, 6)):
+            mutated[rng.randrange(len(mutated))] = rng.randrange(256)
+        try:
+            name = client_hello_server_name(bytes(mutated))
+        except (ValueError, NeedMoreData):
+            continue
+        assert name is None or isinstance(name, type(u""))
+
+
+def test_handshake_types_and_alert():
+    from nativetls._win._wire import fatal_alert, handshake_types
+    flight = (b"\x16\x03\x03\x00\x08" + b"\x02\x00\x00\x00" + b"\x0b\x00\x00\x00" +
+              b"\x16\x03\x03\x00\x08" + b"\x0d\x00\x00\x00" + b"\x0e\x00\x00\x00" + b"\x14\x03\x03\x00\x01\x01")
+    assert handshake_types(flight) == [2, 11, 13, 14]
+    assert fatal_alert(80) == b"\x15\x03\x03\x00\x02\x02\x50"

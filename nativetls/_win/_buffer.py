@@ -20,6 +20,14 @@ raises WantWriteError) and ``_plaintext`` (decrypted, not yet read). What SChann
   every call, and a server with a trust store asks for a client certificate (``ASC_REQ_MUTUAL_AUTH``) and
   verifies it itself after ``SEC_E_OK``, withholding its last flight if that fails. Post-handshake messages and
   shutdown tokens go through ASC instead of ISC (``_context_call``).
+* SNI (server): SChannel offers no callback between the ClientHello and its answer, and the credentials (hence
+  the certificate) are fixed by the first ASC call. So when the context has an ``sni_callback`` or several
+  signing chains, ``_choose_configuration`` first waits for the whole ClientHello (WantReadError until it is
+  there), reads its server_name itself (``_wire``), calls the callback, and picks the configuration's credentials
+  and chain; only then does the first ASC call see the bytes. A callback that raises or returns something else
+  aborts the handshake: a fatal internal_error alert is queued (plaintext: no keys exist yet) and the handshake
+  call raises TLSError with the callback's exception as ``__cause__``. A ClientHello that nativetls cannot
+  parse goes to ASC unchanged, with the default configuration, and fails there as SChannel decides.
 * Verification: SChannel runs with ``SCH_CRED_MANUAL_CRED_VALIDATION`` and validates nothing itself; after
   ``SEC_E_OK`` we take ``SECPKG_ATTR_REMOTE_CERT_CONTEXT`` and verify it (``_verify``), before any application
   data is returned.
@@ -49,6 +57,8 @@ import struct
 from ctypes import byref
 
 from .._abc import TLSBuffer, normalize_server_hostname
+from .._compat import raise_from
+from .._config import TLSConfiguration
 from .._enums import CipherSuite, NextProtocol, TLSVersion
 from .._errors import CertificateVerificationError, RaggedEOF, TLSError, WantReadError
 from .._objects import TLSSession
@@ -56,6 +66,7 @@ from . import _secur32 as S
 from ._lowlevel import CertContext, SecBuffers, SecurityContext, cert_der, describe, secur32, store_ders
 from ._types import NativeError, status_name
 from ._verify import verify_peer
+from ._wire import INTERNAL_ERROR, NeedMoreData, client_hello_server_name, fatal_alert
 
 __all__ = ["SChannelBuffer", "SChannelSession", "State"]
 
@@ -130,7 +141,8 @@ class SChannelBuffer(TLSBuffer):
     """The SChannel :class:`~nativetls.TLSBuffer` (see the abstract class for the contract)."""
 
     __slots__ = ("_context", "_native", "_credentials", "_ctx", "_target", "_host", "_state", "_failure",
-                 "_incoming", "_outgoing", "_plaintext", "_eof", "_flags", "_sizes", "_server", "__weakref__")
+                 "_incoming", "_outgoing", "_plaintext", "_eof", "_flags", "_sizes", "_server", "_chosen",
+                 "__weakref__")
 
     def __init__(self, context, native, server_hostname=None, session=None, server=False):
         self._context = context
@@ -145,11 +157,13 @@ class SChannelBuffer(TLSBuffer):
         self._sizes = None
         self._ctx = None
         if server:
-            # ASC_REQ_MUTUAL_AUTH makes SChannel send a CertificateRequest; the chain is verified here afterwards.
-            self._flags = _SERVER_FLAGS | (S.ASC_REQ_MUTUAL_AUTH if native.client_auth else 0)
             self._host = self._target = None
-            self._credentials = native.server_credentials()
+            # With an SNI callback or several chains, the configuration is chosen from the ClientHello first.
+            configuration = native.configuration
+            self._chosen = configuration.sni_callback is None and len(native.locals) == 1
+            self._use(native, 0)
             return
+        self._chosen = True
         self._flags = _CLIENT_FLAGS
         sni, self._host, is_ip = normalize_server_hostname(server_hostname)
         # The target name is both the SNI name and SChannel's session-cache key; an IP literal sends no SNI.
@@ -160,6 +174,13 @@ class SChannelBuffer(TLSBuffer):
             self._credentials = session.credentials
         else:
             self._credentials = native.acquire()
+
+    def _use(self, native, index):
+        """Server: take the credentials of *native*'s signing chain *index* for this connection."""
+        self._native = native
+        # ASC_REQ_MUTUAL_AUTH makes SChannel send a CertificateRequest; the chain is verified here afterwards.
+        self._flags = _SERVER_FLAGS | (S.ASC_REQ_MUTUAL_AUTH if native.client_auth else 0)
+        self._credentials = native.server_credentials(index)
 
     # --- state -------------------------------------------------------------------------------------------
     def _move(self, event):
@@ -239,8 +260,41 @@ class SChannelBuffer(TLSBuffer):
             inputs.set(2, S.SECBUFFER_APPLICATION_PROTOCOLS, alpn)
         return inputs
 
+    def _choose_configuration(self):
+        """Server, before the first ASC call: the SNI callback and chain selection (see the theory of operation).
+        Returns _NEED_READ until the ClientHello is complete, else _AGAIN; raises if the callback fails."""
+        try:
+            name = client_hello_server_name(self._incoming)
+        except NeedMoreData:
+            return _NEED_READ
+        except ValueError:  # not a ClientHello we can read: SChannel answers it, with the default configuration
+            self._chosen = True
+            return _AGAIN
+        native = self._native
+        callback = native.configuration.sni_callback
+        if callback is not None:
+            try:
+                try:
+                    decoded = name.encode("ascii").decode("idna") if name else None
+                except UnicodeError:
+                    decoded = name
+                result = callback(self, decoded, native.configuration)
+                if not isinstance(result, TLSConfiguration):
+                    raise TypeError("sni_callback must return a TLSConfiguration, not %s" % type(result).__name__)
+                native = self._context._natives_for(result)
+            except BaseException as exc:  # the handshake fails, with the callback's exception as its cause
+                self._outgoing += fatal_alert(INTERNAL_ERROR)
+                error = TLSError("the SNI callback failed: %s: %s" % (type(exc).__name__, exc))
+                self._state, self._failure = State.FAILED, error
+                raise_from(error, exc)
+        self._use(native, native.select(name))
+        self._chosen = True
+        return _AGAIN
+
     def _handshake_step(self):
         """One ISC/ASC call with what we hold; returns _DONE, _NEED_READ or _AGAIN, or raises."""
+        if not self._chosen:
+            return self._choose_configuration()
         inputs = self._handshake_inputs()
         if inputs is None:
             return _NEED_READ

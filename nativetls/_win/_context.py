@@ -16,6 +16,7 @@ from __future__ import absolute_import, division, print_function, unicode_litera
 
 import ctypes
 import sys
+import threading
 import warnings
 from ctypes import byref
 
@@ -229,9 +230,97 @@ def _alpn_list(configuration):
     return tuple(result)
 
 
+def _certificate_names(local):
+    """The DNS names (lower-case A-labels) in a LocalCredential's leaf subjectAltName, for SNI chain selection."""
+    from asn1crypto import x509 as _x509
+    try:
+        san = _x509.Certificate.load(local.leaf.der()).subject_alt_name_value
+    except Exception:
+        return frozenset()
+    # The raw IA5String, not ``.native`` (which IDNA-decodes): SNI names are compared as A-labels.
+    return frozenset(name.chosen.contents.decode("ascii", "replace").lower() for name in san or ()
+                     if name.name == "dns_name")
+
+
+def name_matches(patterns, server_name):
+    """Whether *server_name* (A-label) matches any of *patterns* (with left-most-label wildcards)."""
+    server_name = server_name.lower().rstrip(".")
+    if server_name in patterns:
+        return True
+    _head, _, rest = server_name.partition(".")
+    return bool(rest) and ("*." + rest) in patterns
+
+
+def _server_flight(local, flags):
+    """The server's first flight (bytes) for a ClientHello of our own client, TLS 1.2, or None if the probe
+    handshake could not be made. *flags* are the AcceptSecurityContext requests."""
+    client = acquire_credentials(S.SP_PROT_TLS1_2_CLIENT, S.SCH_CRED_MANUAL_CRED_VALIDATION |
+                                 S.SCH_CRED_NO_DEFAULT_CREDS)
+    server = acquire_credentials(S.SP_PROT_TLS1_2_SERVER, S.SCH_CRED_NO_SYSTEM_MAPPER, local, inbound=True)
+    client_ctx, server_ctx = SecurityContext(S.SecHandle()), SecurityContext(S.SecHandle())
+    try:
+        hello = SecBuffers(1).set(0, S.SECBUFFER_TOKEN)
+        attributes = ctypes.c_uint32()
+        status = secur32().InitializeSecurityContextW(
+            byref(client.handle), None, "probe.invalid", S.ISC_REQ_ALLOCATE_MEMORY | S.ISC_REQ_STREAM |
+            S.ISC_REQ_MANUAL_CRED_VALIDATION, 0, 0, None, 0, byref(client_ctx.handle), hello.ref,
+            byref(attributes), None)
+        token = b"".join(hello.take_allocated())
+        if status != S.SEC_I_CONTINUE_NEEDED or not token:
+            return None
+        inputs = SecBuffers(2).set(0, S.SECBUFFER_TOKEN, token).set(1, S.SECBUFFER_EMPTY)
+        outputs = SecBuffers(1).set(0, S.SECBUFFER_TOKEN)
+        status = secur32().AcceptSecurityContext(byref(server.handle), None, inputs.ref, flags, 0,
+                                                 byref(server_ctx.handle), outputs.ref, byref(attributes), None)
+        flight = b"".join(outputs.take_allocated())
+        return flight if status == S.SEC_I_CONTINUE_NEEDED else None
+    finally:
+        client_ctx.close()
+        server_ctx.close()
+        client.close()
+        server.close()
+
+
+def _probe_certificate_request(local):
+    """Whether AcceptSecurityContext with ASC_REQ_MUTUAL_AUTH really sends a CertificateRequest. Wine's does not
+    (8 and 10: its GnuTLS server session is never told to request a certificate, whatever the flags), so a server
+    there cannot require client certificates. Asked once per process, with the server's own credential: a TLS 1.2
+    handshake with our own client, whose plaintext server flight must hold a CertificateRequest (type 13). A probe
+    that cannot be made at all (TLS 1.2 disabled by policy, say) answers True: the handshake then decides."""
+    from ._wire import handshake_types
+    try:
+        flight = _server_flight(local, _PROBE_SERVER_FLAGS)
+    except TLSError:
+        return True
+    if not flight:
+        return True
+    try:
+        return 13 in handshake_types(flight)
+    except ValueError:
+        return True
+
+
+_PROBE_SERVER_FLAGS = (S.ASC_REQ_SEQUENCE_DETECT | S.ASC_REQ_REPLAY_DETECT | S.ASC_REQ_CONFIDENTIALITY |
+                       S.ASC_REQ_ALLOCATE_MEMORY | S.ASC_REQ_STREAM | S.ASC_REQ_EXTENDED_ERROR |
+                       S.ASC_REQ_MUTUAL_AUTH)
+
+
+def certificate_request_supported(local):
+    """Whether a server here can require a client certificate (probed once, see _probe_certificate_request)."""
+    return _probe("certificate_request", lambda: _probe_certificate_request(local))
+
+
+_NO_CERTIFICATE_REQUEST = (
+    "this SChannel cannot require client certificates: asked for one (ASC_REQ_MUTUAL_AUTH), its "
+    "AcceptSecurityContext sends no CertificateRequest, so no client would ever send a certificate (Wine 8 and 10: "
+    "the GnuTLS server session underneath is never told to request one). A server with a trust_store "
+    "(client authentication) is not possible here")
+
+
 class _Native(object):
-    """What every connection of a context shares: protocol bits, ALPN list, verification, the chain engine and
-    our own certificate (``local``, a :class:`~._keys.LocalCredential` or None)."""
+    """What every connection of a context (or of one configuration an SNI callback returned) shares: protocol
+    bits, ALPN list, verification, the chain engine and our own certificates (``locals``, one
+    :class:`~._keys.LocalCredential` per signing chain; ``local`` is the first, or None)."""
 
     def __init__(self, configuration, server):
         self.server = server
@@ -239,14 +328,18 @@ class _Native(object):
             raise ConfigurationError("the SChannel backend cannot restrict cipher suites (asked for %s): SChannel "
                                      "takes algorithm classes, not suites; leave ciphers=None"
                                      % ", ".join("0x%04X" % int(suite) for suite in configuration.ciphers))
+        if configuration.trust_store is not None and configuration.trust_store.crls:
+            # Refuse rather than skip: a caller who asked for revocation checking must not get silence.
+            raise ConfigurationError("the SChannel backend does not check CRLs yet (TrustStore.with_crls); use a "
+                                     "trust store without CRLs, or the OpenSSL backend")
         self.protocol_bits = _version_bits(configuration, server)
         self.alpn = _alpn_list(configuration)
         self.verify = bool(configuration.validate_certificates) or server
         self.engine = ChainEngine(configuration.trust_store)
-        self.local = None
-        chains = configuration.signing_chains
-        if chains:
-            self.local = LocalCredential.from_signing_chain(chains[0])
+        self.configuration = configuration
+        self.locals = [LocalCredential.from_signing_chain(chain) for chain in configuration.signing_chains]
+        self.local = self.locals[0] if self.locals else None
+        self.names = [_certificate_names(local) for local in self.locals] if server else []
         # A server with a trust store requires and verifies a client certificate (API.md: no "optional" mode).
         self.client_auth = server and configuration.trust_store is not None
         self.flags = (S.SCH_CRED_MANUAL_CRED_VALIDATION | S.SCH_CRED_NO_DEFAULT_CREDS |
@@ -255,24 +348,42 @@ class _Native(object):
             # The client-only flags are invalid inbound; without a trust store SChannel must not ask for (and
             # validate) client certificates on its own: we verify them ourselves (_buffer._verify_client).
             self.flags = S.SCH_CRED_NO_SYSTEM_MAPPER
-        self._server_credentials = None
+        self._server_credentials = {}
 
     def acquire(self):
         """Fresh credentials for one client connection (see the module docstring)."""
         return acquire_credentials(self.protocol_bits, self.flags, self.local, inbound=self.server)
 
-    def server_credentials(self):
-        """The inbound credentials every connection of a server context shares: SChannel's server session cache
-        is per credentials handle, so sessions resume within one ServerContext and never across two."""
-        if self._server_credentials is None:
-            self._server_credentials = acquire_credentials(self.protocol_bits, self.flags, self.local, inbound=True)
-        return self._server_credentials
+    def select(self, server_name):
+        """The index of the signing chain for *server_name* (A-label, or None): the first whose leaf names it,
+        else the first (PEP 748)."""
+        if server_name:
+            for index, names in enumerate(self.names):
+                if name_matches(names, server_name):
+                    return index
+        return 0
+
+    def server_credentials(self, index=0):
+        """The inbound credentials (for signing chain *index*) every connection of a server context shares:
+        SChannel's server session cache is per credentials handle, so sessions resume within one ServerContext
+        and never across two."""
+        if index not in self._server_credentials:
+            self._server_credentials[index] = acquire_credentials(self.protocol_bits, self.flags,
+                                                                  self.locals[index], inbound=True)
+        return self._server_credentials[index]
+
+    def check_client_auth(self):
+        """Raise ConfigurationError if this server configuration asks for client certificates and SChannel here
+        cannot request them."""
+        if self.client_auth and not certificate_request_supported(self.local):
+            raise ConfigurationError(_NO_CERTIFICATE_REQUEST)
 
     def close(self):
-        """Free the chain engine. Our certificate and key stay until the last credentials using them go."""
+        """Free the chain engine. Our certificates and keys stay until the last credentials using them go."""
         self.engine.close()
         self.local = None
-        self._server_credentials = None
+        self.locals = []
+        self._server_credentials = {}
 
 
 class SChannelClientContext(ClientContext):
@@ -297,8 +408,10 @@ class SChannelClientContext(ClientContext):
 class SChannelServerContext(ServerContext):
     """The SChannel :class:`~nativetls.ServerContext` (see the abstract class for the contract).
 
-    Not supported here (ConfigurationError): ``sni_callback`` and more than one certificate chain, which both need
-    the client's SNI name before SChannel sees the ClientHello.
+    SChannel has no hook between the ClientHello and its answer, so the SNI callback and the choice among several
+    signing chains happen before the first AcceptSecurityContext call, on the SNI name read from the ClientHello
+    by nativetls (``_wire``; ``_buffer`` calls :meth:`_natives_for` with the configuration the callback returned).
+    A server with a trust_store raises ConfigurationError where SChannel cannot request client certificates.
     """
 
     def __init__(self, configuration):
@@ -306,20 +419,48 @@ class SChannelServerContext(ServerContext):
         if not server_supported():
             raise ConfigurationError("this SChannel has no server side (AcceptSecurityContext answers "
                                      "SEC_E_UNSUPPORTED_FUNCTION, as on Wine 8): feature \"server\" is absent")
-        if configuration.sni_callback is not None:
-            raise ConfigurationError("the SChannel backend has no SNI callback (feature \"sni_callback\" absent)")
-        if len(configuration.signing_chains) != 1:
-            raise ConfigurationError("the SChannel server takes exactly one certificate chain, not %d"
-                                     % len(configuration.signing_chains))
+        if not configuration.signing_chains:
+            raise ConfigurationError("a ServerContext needs a certificate_chain")
+        self._lock = threading.Lock()
         self._native = _Native(configuration, server=True)
+        self._native.check_client_auth()
+        self._by_configuration = {}  # configurations returned by sni_callback -> their _Native
 
     def wrap_buffers(self):
         from ._buffer import SChannelBuffer
         return SChannelBuffer(self, self._native, server=True)
 
+    def _natives_for(self, configuration):
+        """The _Native for a configuration the SNI callback returned (made once, then cached).
+
+        Raises:
+            ConfigurationError: it has no certificate_chain, or asks for what SChannel cannot do here.
+        """
+        if configuration is self.configuration:
+            return self._native
+        with self._lock:
+            try:
+                native = self._by_configuration.get(configuration)
+            except TypeError:  # unhashable: made for this connection only
+                native = None
+            if native is None:
+                if not configuration.signing_chains:
+                    raise ConfigurationError("the configuration returned by sni_callback has no certificate_chain")
+                native = _Native(configuration, server=True)
+                native.check_client_auth()
+                try:
+                    self._by_configuration[configuration] = native
+                except TypeError:
+                    pass
+            return native
+
     def close(self):
         """Release the context's credentials (connections already made keep theirs)."""
-        self._native.close()
+        with self._lock:
+            self._native.close()
+            for native in self._by_configuration.values():
+                native.close()
+            self._by_configuration.clear()
 
 
 def _native_version():
@@ -340,7 +481,7 @@ def make_backend():
     versions = supported_versions()
     features = {"alpn", "client_auth"}
     if server_supported():
-        features.add("server")
+        features.update(("server", "sni_callback"))
     if resumption_supported():
         features.add("session_resumption")
     if TLSVersion.TLSv1_3 in versions:

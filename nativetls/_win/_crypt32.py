@@ -27,6 +27,7 @@ E_OUTOFMEMORY = _s(0x8007000E)
 NTE_BAD_KEYSET = _s(0x80090016)
 NTE_EXISTS = _s(0x8009000F)
 CRYPT_E_NOT_FOUND = _s(0x80092004)
+CRYPT_E_NO_KEY_PROPERTY = _s(0x8009200B)
 CRYPT_E_REVOKED = _s(0x80092010)
 CRYPT_E_NO_REVOCATION_CHECK = _s(0x80092012)
 CRYPT_E_REVOCATION_OFFLINE = _s(0x80092013)
@@ -85,6 +86,8 @@ CRYPT_DECODE_ALLOC_FLAG = 0x8000
 # PFXImportCertStore flags
 CRYPT_EXPORTABLE = 0x00000001
 CRYPT_USER_KEYSET = 0x00001000
+CRYPT_ACQUIRE_CACHE_FLAG = 0x00000001  # CryptAcquireCertificatePrivateKey: use the handle cached on the cert
+CERT_NCRYPT_KEY_SPEC = 0xFFFFFFFF   # CryptAcquireCertificatePrivateKey: the handle is a CNG NCRYPT_KEY_HANDLE
 PKCS12_NO_PERSIST_KEY = 0x00008000
 
 # --- chain building ---
@@ -325,6 +328,9 @@ PROTOTYPES = (
      # the verdict is in pPolicyStatus->dwError.
      (c_void_p, PCCERT_CHAIN_CONTEXT, POINTER(CERT_CHAIN_POLICY_PARA), POINTER(CERT_CHAIN_POLICY_STATUS)),
      check_bool),
+    # pCert, dwFlags, pvParameters, phCryptProvOrNCryptKey, pdwKeySpec, pfCallerFreeProvOrNCryptKey
+    ("CryptAcquireCertificatePrivateKey", BOOL,
+     (PCCERT_CONTEXT, DWORD, c_void_p, POINTER(HCRYPTPROV), _PDWORD, POINTER(BOOL)), check_bool),
     ("PFXImportCertStore", HCERTSTORE, (POINTER(CRYPT_DATA_BLOB), c_wchar_p, DWORD), check_handle),
     ("PFXIsPFXBlob", BOOL, (POINTER(CRYPT_DATA_BLOB),), None),  # FALSE is an answer
 )

@@ -12,16 +12,24 @@ same limitation for ``EphemeralKeySet``). PFXImportCertStore names the container
 :meth:`LocalCredential.close` deletes it again (CryptoAPI ``CRYPT_DELETEKEYSET``, or ``NCryptDeleteKey`` for a CNG
 provider), and ``__del__`` does it as a safety net.
 
-Under Wine the key is imported with ``PKCS12_NO_PERSIST_KEY`` instead: Wine's PFXImportCertStore puts every
-persisted key in the user's *default* container (named after the user), so a second import would overwrite the
-first key, and Wine's SChannel signs in-process, where an ephemeral key works. (Both modes run under Wine in
-``tests/win/test_schannel_client_auth.py``.) ``CRYPT_EXPORTABLE`` is set because Wine's SChannel (GnuTLS
-underneath) exports the key to use it; the key is already in this process's memory as PEM, so exportability
-grants nothing new.
+One container per key: Wine's PFXImportCertStore puts every key it imports, persisted or not, in the user's
+*default* container (named after the user), and Wine's SChannel reads the key from that container when credentials
+are acquired, so a second import would replace the first key for every later handshake. When the imported key
+lands in the provider's default container, :func:`_own_container` moves it into a container of its own (a fresh
+``nativetls-<uuid>`` name): export the key (``CryptExportKey(PRIVATEKEYBLOB)``), ``CryptImportKey`` it there,
+point the leaf's ``CERT_KEY_PROV_INFO_PROP_ID`` at it, and empty the default container again. The decision is
+made by asking the provider which container is its default, not by detecting Wine; Windows never gives an
+imported key the default container, so nothing moves there.
+
+Under Wine the key is imported with ``PKCS12_NO_PERSIST_KEY`` (it lands in the default container all the same, and
+is moved as above). ``CRYPT_EXPORTABLE`` is set because Wine's SChannel (GnuTLS underneath) exports the key to
+use it, and because moving it needs that; the key is already in this process's memory as PEM, so exportability
+grants nothing new. (Both modes run under Wine in ``tests/win/test_schannel_client_auth.py``.)
 """
 from __future__ import absolute_import, division, print_function, unicode_literals
 
 import ctypes
+import uuid
 from ctypes import byref
 
 from .._errors import ConfigurationError
@@ -109,6 +117,122 @@ def _has_key(pcert):
     size = ctypes.c_uint32(0)
     get = crypt32().CertGetCertificateContextProperty
     return any(get(pcert, prop, None, byref(size)) for prop in _KEY_PROPERTIES)
+
+
+def _prov_param(prov, param):
+    """A CryptGetProvParam answer as bytes."""
+    from . import _advapi32 as A
+    size = ctypes.c_uint32(0)
+    A.load().CryptGetProvParam(prov, param, None, byref(size), 0)
+    raw = (ctypes.c_uint8 * size.value)()
+    A.load().CryptGetProvParam(prov, param, raw, byref(size), 0)
+    return bytes(bytearray(raw[:size.value]))
+
+
+def _prov_text(prov, param):
+    return _prov_param(prov, param).split(b"\0", 1)[0].decode("mbcs")  # CryptGetProvParam answers in ANSI
+
+
+def _default_container(provider, prov_type):
+    """The name of *provider*'s default container for this user, or None if it cannot be opened."""
+    from . import _advapi32 as A
+    prov = C.HCRYPTPROV()
+    try:
+        A.load().CryptAcquireContextW(byref(prov), None, provider, prov_type, A.CRYPT_SILENT)
+    except NativeError:
+        return None
+    try:
+        return _prov_text(prov.value, A.PP_CONTAINER)
+    finally:
+        A.load().CryptReleaseContext(prov.value, 0)
+
+
+def _export_private_key(prov, spec):
+    """PRIVATEKEYBLOB bytes of the key *spec* (AT_KEYEXCHANGE/AT_SIGNATURE) in an open provider, as a mutable
+    buffer the caller wipes."""
+    from . import _advapi32 as A
+    lib = A.load()
+    key = ctypes.c_size_t()
+    lib.CryptGetUserKey(prov, spec, byref(key))
+    try:
+        size = ctypes.c_uint32(0)
+        lib.CryptExportKey(key.value, 0, A.PRIVATEKEYBLOB, 0, None, byref(size))
+        blob = (ctypes.c_uint8 * size.value)()
+        lib.CryptExportKey(key.value, 0, A.PRIVATEKEYBLOB, 0, blob, byref(size))
+        return blob, size.value
+    finally:
+        lib.CryptDestroyKey(key.value)
+
+
+def _own_container(pcert):
+    """Move the certificate's CryptoAPI key out of its provider's default container into a fresh one of its own
+    (see the module docstring). Returns the new container's ``_key_prov_info`` tuple, or None when nothing had to
+    move (a CNG key, or a key that already has a container of its own).
+
+    Raises:
+        NativeError: the key could not be exported or imported.
+    """
+    from . import _advapi32 as A
+    lib = A.load()
+    prov, spec, caller_frees = C.HCRYPTPROV(), ctypes.c_uint32(), ctypes.c_int32()
+    # CRYPT_ACQUIRE_CACHE_FLAG, as Wine's SChannel asks: Wine finds an ephemeral import's key (which is only in
+    # CERT_KEY_CONTEXT_PROP_ID) that way alone, answering CRYPT_E_NO_KEY_PROPERTY otherwise.
+    crypt32().CryptAcquireCertificatePrivateKey(pcert, C.CRYPT_ACQUIRE_CACHE_FLAG, None, byref(prov), byref(spec),
+                                                byref(caller_frees))
+    try:
+        if spec.value == C.CERT_NCRYPT_KEY_SPEC:  # CNG keys always get a container of their own
+            return None
+        provider = _prov_text(prov.value, A.PP_NAME)
+        prov_type = ctypes.c_uint32.from_buffer_copy(_prov_param(prov.value, A.PP_PROVTYPE)[:4]).value
+        container = _prov_text(prov.value, A.PP_CONTAINER)
+        if container != _default_container(provider, prov_type):
+            return None
+        # Wine answers a dwKeySpec of 3 here; PFXImportCertStore imports RSA keys as AT_KEYEXCHANGE.
+        specs = [spec.value] if spec.value in (A.AT_KEYEXCHANGE, A.AT_SIGNATURE) else [A.AT_KEYEXCHANGE,
+                                                                                           A.AT_SIGNATURE]
+        for spec_value in specs:
+            try:
+                blob, size = _export_private_key(prov.value, spec_value)
+                break
+            except NativeError:
+                if spec_value == specs[-1]:
+                    raise
+    finally:
+        if caller_frees.value:
+            lib.CryptReleaseContext(prov.value, 0)
+    name = "nativetls-%s" % uuid.uuid4()
+    target = C.HCRYPTPROV()
+    try:
+        lib.CryptAcquireContextW(byref(target), name, provider, prov_type, A.CRYPT_NEWKEYSET | A.CRYPT_SILENT)
+        try:
+            key = ctypes.c_size_t()
+            lib.CryptImportKey(target.value, blob, size, 0, C.CRYPT_EXPORTABLE, byref(key))
+            lib.CryptDestroyKey(key.value)
+        finally:
+            lib.CryptReleaseContext(target.value, 0)
+    finally:
+        ctypes.memset(blob, 0, size)
+    info = (name, provider, prov_type, 0)
+    _set_key_prov_info(pcert, info, spec_value)
+    # The key left behind in the shared default container is ours (the import put it there): remove it.
+    delete_key((container, provider, prov_type, 0))
+    return info
+
+
+def _set_key_prov_info(pcert, info, spec):
+    """Link the certificate to a key container (CERT_KEY_PROV_INFO_PROP_ID), dropping any in-process key handle
+    (CERT_KEY_CONTEXT_PROP_ID), which would otherwise take precedence."""
+    container, provider, prov_type, flags = info
+    keep = (ctypes.create_unicode_buffer(container), ctypes.create_unicode_buffer(provider))
+    value = C.CRYPT_KEY_PROV_INFO(pwszContainerName=ctypes.addressof(keep[0]),
+                                  pwszProvName=ctypes.addressof(keep[1]), dwProvType=prov_type, dwFlags=flags,
+                                  dwKeySpec=spec)
+    set_property = crypt32().CertSetCertificateContextProperty
+    try:
+        set_property(pcert, C.CERT_KEY_CONTEXT_PROP_ID, 0, None)
+    except NativeError:  # not set: nothing to drop
+        pass
+    set_property(pcert, C.CERT_KEY_PROV_INFO_PROP_ID, 0, ctypes.addressof(value))
 
 
 def delete_key(prov_info):
@@ -211,6 +335,15 @@ class LocalCredential(object):
         if leaf is None:
             store.close()
             raise ConfigurationError("%s holds no certificate with its private key" % what)
+        try:
+            moved = _own_container(leaf.handle)
+        except NativeError as exc:
+            leaf.close()
+            store.close()
+            raise public_error(exc, "%s could not be moved into a key container of its own" % what,
+                               ConfigurationError)
+        if moved is not None:
+            return cls(store, leaf, moved)
         return cls(store, leaf, _key_prov_info(leaf.handle) if persist else None)
 
     def close(self):

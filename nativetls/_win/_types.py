@@ -25,7 +25,7 @@ from ctypes import (
 
 __all__ = [
     "BYTE", "WORD", "DWORD", "ULONG", "LONG", "BOOL", "SECURITY_STATUS", "ALG_ID", "ULONG_PTR", "HANDLE",
-    "HCERTSTORE", "HCERTCHAINENGINE", "HCRYPTPROV", "PVOID", "LPSTR", "LPCWSTR", "LPWSTR_FIELD", "ANY_POINTER",
+    "HCERTSTORE", "HCERTCHAINENGINE", "HCRYPTPROV", "HCRYPTKEY", "PVOID", "LPSTR", "LPCWSTR", "LPWSTR_FIELD", "ANY_POINTER",
     "POINTER", "Structure", "IS_WINDOWS", "NativeError", "SecurityStatusError", "Win32Error", "check_status",
     "check_bool", "check_handle", "Library", "wchar_array_text", "as_signed32", "hex32", "under_wine",
 ]
@@ -45,6 +45,7 @@ HANDLE = c_void_p
 HCERTSTORE = c_void_p
 HCERTCHAINENGINE = c_void_p
 HCRYPTPROV = c_size_t       # ULONG_PTR, not a pointer
+HCRYPTKEY = c_size_t        # ULONG_PTR, not a pointer
 PVOID = c_void_p
 LPSTR = c_char_p            # arguments only
 LPCWSTR = c_wchar_p         # arguments only (see the module docstring)

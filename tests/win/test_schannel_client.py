@@ -281,6 +281,16 @@ def test_unsupported_configuration_is_rejected_at_once(backend, pki):
             backend.client_context(TLSConfiguration(lowest_supported_version=TLSVersion.TLSv1_3))
 
 
+def test_crls_are_refused_not_ignored(backend, pki):
+    """CRL checking is not implemented on SChannel yet: asking for it must fail loudly, never be skipped."""
+    from nativetls import TrustStore
+    trusted = TrustStore.from_file(pki["ca"].cert)
+    with_crls = TrustStore(trusted.certificates, crls=(b"a CRL the backend would have to check",), origin="test")
+    with pytest.raises(ConfigurationError) as info:
+        backend.client_context(TLSConfiguration(trust_store=with_crls))
+    assert "CRL" in str(info.value)
+
+
 def test_server_side_where_schannel_has_one(backend, pki):
     from nativetls import Certificate, PrivateKey, SigningChain
     chain = SigningChain((Certificate.from_file(pki["server"].cert), PrivateKey.from_file(pki["server"].key)))

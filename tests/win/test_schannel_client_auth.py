@@ -134,10 +134,14 @@ def test_pkcs12_import(backend, pki, peerd, legacy):
             assert CLIENT_SUBJECT in Certificate.from_buffer(local.leaf.der()).subject
             assert len(local.store.ders()) == 2  # the leaf and its intermediate
             info = local.key_info
-            assert (info is not None) == persist
+            # Persisted keys have a container of their own; so does an ephemeral key that the import put in the
+            # shared default container (Wine), since nativetls moves it into one (see _keys._own_container).
+            assert info is not None or not persist
+            if info is not None:
+                assert _container_exists(info)
         finally:
             local.close()
-        if persist:
+        if info is not None:
             assert not _container_exists(info)
     with pytest.raises(ConfigurationError):
         LocalCredential.from_pkcs12(data, b"wrong")
@@ -153,6 +157,28 @@ def test_key_container_is_deleted_on_close(backend, pki):
     local.close()
     local.close()  # idempotent
     assert not _container_exists(info)
+
+
+def test_each_key_has_its_own_container(backend, pki):
+    """Two keys imported in one process stay two keys (Wine's PFXImportCertStore puts both in the user's default
+    container; nativetls moves each into a container of its own), and closing one leaves the other usable."""
+    from nativetls._win._keys import LocalCredential
+    server_chain = SigningChain.from_pem_files(pki["server"].fullchain, pki["server"].key)
+    for persist in (False, True):
+        first = LocalCredential.from_signing_chain(server_chain, persist=persist)
+        second = LocalCredential.from_signing_chain(_chain(pki), persist=persist)
+        try:
+            infos = [first.key_info, second.key_info]
+            if UNDER_WINE:  # the import's own container is the shared default one: both were moved
+                assert all(info is not None and info[0].startswith("nativetls-") for info in infos), infos
+            if all(infos):
+                assert infos[0][0] != infos[1][0]
+            for local in (first, second):
+                assert _key_matches_certificate(local), "the key linked to %s is not its own" % local
+        finally:
+            second.close()
+        assert _key_matches_certificate(first)
+        first.close()
 
 
 def test_no_certificate_when_the_server_requires_one(backend, pki, openssl_server):
@@ -197,3 +223,30 @@ def _container_exists(info):
         return False
     A.load().CryptReleaseContext(prov.value, 0)
     return True
+
+
+def _key_matches_certificate(local):
+    """Whether the private key linked to the LocalCredential's leaf is the leaf's key: its exported public part
+    (the RSA modulus of a PRIVATEKEYBLOB) matches the certificate's."""
+    from asn1crypto import x509
+    from nativetls._win import _advapi32 as A
+    from nativetls._win import _crypt32 as C
+    from nativetls._win._keys import _export_private_key
+    from nativetls._win._lowlevel import crypt32
+    prov, spec, free = ctypes.c_size_t(), ctypes.c_uint32(), ctypes.c_int32()
+    crypt32().CryptAcquireCertificatePrivateKey(local.leaf.handle, C.CRYPT_ACQUIRE_CACHE_FLAG, None,
+                                                ctypes.byref(prov), ctypes.byref(spec), ctypes.byref(free))
+    try:
+        if spec.value == C.CERT_NCRYPT_KEY_SPEC:
+            pytest.skip("a CNG key: checked on real Windows only")
+        spec_value = spec.value if spec.value in (A.AT_KEYEXCHANGE, A.AT_SIGNATURE) else A.AT_KEYEXCHANGE
+        blob, size = _export_private_key(prov.value, spec_value)
+    finally:
+        if free.value:
+            A.load().CryptReleaseContext(prov.value, 0)
+    data = bytes(bytearray(blob[:size]))
+    # BLOBHEADER (8) + RSAPUBKEY (magic, bitlen, pubexp: 12) + modulus (little-endian, bitlen / 8 bytes)
+    bitlen = int.from_bytes(data[12:16], "little")
+    modulus = int.from_bytes(data[20:20 + bitlen // 8], "little")
+    public = x509.Certificate.load(local.leaf.der()).public_key
+    return public["public_key"].parsed["modulus"].native == modulus

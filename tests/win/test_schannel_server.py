@@ -9,9 +9,11 @@ Wine 10 differences, stated where they apply:
 * its SChannel server sends only the leaf certificate (GnuTLS is given no intermediates), so under Wine the clients
   here are also given the intermediate (as a trust anchor: ``-partial_chain`` for s_client); on Windows
   ``test_server_sends_its_intermediates`` checks that clients trusting only the root succeed;
-* one imported private key per process: Wine's PFXImportCertStore puts every key in the user's default key
-  container, so the last import wins (``nativetls._win._keys``); tests needing a server key and a client key in
-  one process are skipped under Wine, and client certificates are tested against Linux-side clients instead.
+* its AcceptSecurityContext never sends a CertificateRequest, even with ASC_REQ_MUTUAL_AUTH (the GnuTLS server
+  session underneath is never told to request a certificate: Wine's secur32 does not even import
+  ``gnutls_certificate_server_set_request``). nativetls probes for that, so a server with a trust_store is a
+  ConfigurationError there; the tests needing a client certificate on the server say so and skip, while the
+  server's own verification of a client chain and its failure without one are exercised all the same.
 """
 from __future__ import absolute_import, division, print_function, unicode_literals
 
@@ -21,7 +23,7 @@ import threading
 import pytest
 
 from conftest import UNDER_WINE
-from test_schannel_client import _flush, _pump
+from test_schannel_client import _flush, _pump, _readline
 
 nativetls = pytest.importorskip("nativetls")
 from nativetls import (  # noqa: E402
@@ -96,17 +98,35 @@ def test_alpn_without_overlap_is_no_alpn(backend, pki):
     assert client.negotiated_protocol() is None and server.negotiated_protocol() is None
 
 
-def _one_key_per_process():
+def _client_auth_server(backend, pki, trust="ca", **fields):
+    """A server requiring client certificates trusted by *trust*, or a skip naming the Wine difference."""
+    try:
+        return server_context(backend, pki, trust_store=TrustStore.from_file(pki[trust].cert), **fields)
+    except ConfigurationError as exc:
+        if not UNDER_WINE:
+            raise
+        assert "CertificateRequest" in str(exc), exc
+        pytest.skip("Wine difference: its AcceptSecurityContext sends no CertificateRequest even with "
+                    "ASC_REQ_MUTUAL_AUTH, so a server cannot require client certificates (ConfigurationError, "
+                    "probed); verifiable on Windows only: %s" % exc)
+
+
+def test_client_auth_is_probed_not_assumed(backend, pki):
+    """A server with a trust_store either can request client certificates or is refused when it is made."""
+    from nativetls._win import _context
     if UNDER_WINE:
-        pytest.skip("Wine difference: one imported private key per process (PFXImportCertStore uses the user's "
-                    "default key container), and this test needs a server key and a client key; "
-                    "test_stdlib_ssl_client_with_client_certificate covers the server's client authentication")
+        with pytest.raises(ConfigurationError) as info:
+            server_context(backend, pki, trust_store=TrustStore.from_file(pki["ca"].cert))
+        assert "CertificateRequest" in str(info.value) and "trust_store" in str(info.value)
+        assert _context._PROBES["certificate_request"] is False
+    else:
+        server_context(backend, pki, trust_store=TrustStore.from_file(pki["ca"].cert))
+        assert _context._PROBES["certificate_request"] is True
 
 
 def test_client_certificate_required_and_verified(backend, pki):
-    _one_key_per_process()
     from test_schannel_client_auth import _chain
-    server_ctx = server_context(backend, pki, trust_store=TrustStore.from_file(pki["ca"].cert))
+    server_ctx = _client_auth_server(backend, pki)
     client = client_context(backend, pki, certificate_chain=_chain(pki)).wrap_buffers("localhost")
     server = server_ctx.wrap_buffers()
     _tls.handshake(client, server)
@@ -119,18 +139,88 @@ def test_client_certificate_required_and_verified(backend, pki):
 
 
 def test_untrusted_client_certificate(backend, pki):
-    _one_key_per_process()
     from test_schannel_client_auth import _chain
-    server = server_context(backend, pki, trust_store=TrustStore.from_file(pki["untrusted_ca"].cert)).wrap_buffers()
+    server = _client_auth_server(backend, pki, trust="untrusted_ca").wrap_buffers()
     client = client_context(backend, pki, certificate_chain=_chain(pki)).wrap_buffers("localhost")
     with pytest.raises(CertificateVerificationError) as info:
         _tls.handshake(client, server)
     assert info.value.reason == "untrusted_root"
 
 
+def test_missing_client_certificate_fails_the_server_handshake(backend, pki, monkeypatch):
+    """The server's side of a client that sends no certificate: a clear error, and no Finished for the client.
+    Under Wine the probe is overridden, so that the server asks (ASC_REQ_MUTUAL_AUTH) and, since Wine's server
+    never sends a CertificateRequest, gets no certificate: the path a certificate-less client takes on Windows."""
+    from nativetls._win import _context
+    from test_schannel_client_auth import _chain
+    if UNDER_WINE:
+        monkeypatch.setitem(_context._PROBES, "certificate_request", True)
+    server_ctx = server_context(backend, pki, trust_store=TrustStore.from_file(pki["ca"].cert))
+    # A client that has a certificate but is not asked for it (Wine), or one without (Windows).
+    client_fields = {"certificate_chain": _chain(pki)} if UNDER_WINE else {}
+    client = client_context(backend, pki, **client_fields).wrap_buffers("localhost")
+    server = server_ctx.wrap_buffers()
+    with pytest.raises(CertificateVerificationError) as info:
+        _tls.handshake(client, server)
+    assert "the client sent no certificate" in str(info.value)
+    assert server.process_outgoing() == b"", "the server must withhold its last flight"
+    with pytest.raises(WantReadError):
+        client.do_handshake()
+    with pytest.raises(TLSError):
+        server.do_handshake()
+
+
+def test_server_verifies_client_chains_itself(backend, pki):
+    """The verification a server applies to a client's chain (``verify_peer`` with clientAuth usage, no host
+    name), on certificates as a client would send them: it runs everywhere, Wine included."""
+    from nativetls._win._lowlevel import CertContext, CertStore
+    from nativetls._win._verify import ChainEngine, verify_peer
+    cases = (("client", "ca", None), ("client", "untrusted_ca", "untrusted_root"),
+             ("server", "ca", "invalid_purpose"), ("self_signed", "ca", "self_signed"))
+    for leaf_name, trust_name, reason in cases:
+        engine = ChainEngine(TrustStore.from_file(pki[trust_name].cert))
+        leaf = CertContext.from_der(pki[leaf_name].cert_der)
+        sent = CertStore.memory([pki[leaf_name].cert_der] + [c.cert_der for c in pki[leaf_name].intermediates])
+        try:
+            if reason is None:
+                verify_peer(leaf.handle, sent.handle, None, engine, server=False)
+                continue
+            with pytest.raises(CertificateVerificationError) as info:
+                verify_peer(leaf.handle, sent.handle, None, engine, server=False)
+            assert info.value.reason == reason, (leaf_name, trust_name, info.value)
+        finally:
+            leaf.close()
+            sent.close()
+            engine.close()
+
+
+def test_server_key_and_client_key_in_one_process(backend, pki, openssl_server):
+    """A server key imported first and a client key imported after it both keep working (under Wine each is moved
+    out of the shared default key container into its own)."""
+    from test_schannel_client_auth import CLIENT_SUBJECT, _chain
+    server_ctx = server_context(backend, pki)
+    with_cert = client_context(backend, pki, certificate_chain=_chain(pki))
+    # The server's credentials are acquired now, after the client key's import: they must use the server key.
+    client, server = with_cert.wrap_buffers("localhost"), server_ctx.wrap_buffers()
+    _tls.handshake(client, server)
+    client.write(b"ping")
+    _tls.pump(client, server)
+    assert server.read(10) == b"ping"
+    # And the client key signs for the client, against s_server requiring a certificate.
+    peer = openssl_server(verify_client_ca="intermediate", extra_args=["-partial_chain"])
+    sock = socket.create_connection(peer.address, timeout=30)
+    try:
+        buf = with_cert.wrap_buffers("localhost")
+        _pump(sock, buf, buf.do_handshake)
+        buf.write(b"abc\n")
+        _flush(sock, buf)
+        assert _readline(sock, buf) == b"cba\n"
+    finally:
+        sock.close()
+    assert CLIENT_SUBJECT in peer.stop()
+
+
 def test_unsupported_server_configuration(backend, pki):
-    with pytest.raises(ConfigurationError):
-        server_context(backend, pki, sni_callback=lambda *args: None)
     with pytest.raises(ConfigurationError):
         backend.server_context(TLSConfiguration())  # no certificate
 
@@ -202,18 +292,10 @@ def test_openssl_s_client(backend, pki, peerd):
 
 
 def test_stdlib_ssl_client_with_client_certificate(backend, pki, peerd):
-    serve = _Serve(server_context(backend, pki, inner_protocols=[b"http/1.1"],
-                                  trust_store=TrustStore.from_file(pki["ca"].cert)))
+    serve = _Serve(_client_auth_server(backend, pki, inner_protocols=[b"http/1.1"]))
     job = peerd.request(op="stdlib_client", port=serve.port, ca=_anchors(pki), cert="client",
                         alpn=["http/1.1"], data="hello stdlib\n")
-    try:
-        info = serve.join()
-    except CertificateVerificationError as exc:
-        if not UNDER_WINE or "sent no certificate" not in str(exc):
-            raise
-        pytest.skip("Wine 10 difference (not yet diagnosed): with ASC_REQ_MUTUAL_AUTH its server completes the "
-                    "handshake but reports no client certificate (SECPKG_ATTR_REMOTE_CERT_CONTEXT), so client "
-                    "authentication on the server is only verifiable on Windows: %s" % exc)
+    info = serve.join()
     result = peerd.request(op="result", id=job["id"])
     assert result.get("reply") == "HELLO STDLIB\n", result
     assert result["alpn"] == "http/1.1"
@@ -236,3 +318,189 @@ def test_server_sends_its_intermediates(backend, pki, peerd):
         pytest.skip("Wine 10 difference: its SChannel server sends only the leaf, so a client trusting only the "
                     "root cannot build the chain: %s" % exc)
     assert result.get("reply") == "ROOT ONLY\n", result
+
+
+def test_openssl_s_client_with_client_certificate(backend, pki, peerd):
+    serve = _Serve(_client_auth_server(backend, pki))
+    key = peerd.request(op="pki")["dir"] + "/client.key.pem"
+    job = peerd.request(op="s_client", port=serve.port, input="hello client cert\n",
+                        args=["-verify_return_error", "-servername", "localhost", "-cert", "client", "-key", key,
+                              "-ign_eof"]
+                        + (["-CAfile", "intermediate", "-partial_chain"] if UNDER_WINE else ["-CAfile", "ca"]))
+    try:
+        info = serve.join()
+    finally:
+        output = peerd.request(op="result", id=job["id"]).get("output", "")
+    assert "HELLO CLIENT CERT" in output, output
+    assert info["client_chain"] and info["client_chain"][0] == pki["client"].cert_der
+
+
+# --- SNI: sni_callback and several signing chains ---------------------------------------------------------------
+
+class Recorder(object):
+    """An sni_callback recording its arguments and returning ``choose(server_name, configuration)``."""
+
+    def __init__(self, choose=lambda name, configuration: configuration):
+        self.calls = []
+        self.choose = choose
+
+    def __call__(self, buffer, server_name, configuration):
+        self.calls.append((buffer, server_name, configuration))
+        return self.choose(server_name, configuration)
+
+
+def _chain_of(pki, name):
+    return SigningChain.from_pem_files(pki[name].fullchain, pki[name].key)
+
+
+def _connect(client_ctx, server_ctx, hostname):
+    client, server = client_ctx.wrap_buffers(hostname), server_ctx.wrap_buffers()
+    _tls.handshake(client, server)
+    return client, server
+
+
+def _outcome(client, server):
+    """(client error, server error) of a handshake expected to fail."""
+    errors = {}
+    for _ in range(10):
+        for name, side in (("client", client), ("server", server)):
+            if name in errors:
+                continue
+            try:
+                side.do_handshake()
+            except WantReadError:
+                pass
+            except TLSError as exc:
+                errors[name] = exc
+        if not _tls.pump(client, server) and len(errors) == 2:
+            break
+    return errors.get("client"), errors.get("server")
+
+
+def test_sni_feature(backend):
+    assert "sni_callback" in backend.features
+
+
+def test_sni_callback_arguments(backend, pki):
+    recorder = Recorder()
+    server_ctx = server_context(backend, pki, sni_callback=recorder)
+    client, server = _connect(client_context(backend, pki), server_ctx, "localhost")
+    assert len(recorder.calls) == 1
+    buffer, name, configuration = recorder.calls[0]
+    assert buffer is server
+    assert name == "localhost" and isinstance(name, type(""))
+    assert configuration is server_ctx.configuration
+    client.write(b"x")
+    _tls.pump(client, server)
+    assert server.read(1) == b"x"
+
+
+def test_sni_callback_gets_none_without_sni_and_u_labels(backend, pki):
+    recorder = Recorder()
+    server_ctx = server_context(backend, pki, sni_callback=recorder)
+    _connect(client_context(backend, pki), server_ctx, None)  # no server_hostname: no SNI
+    client = client_context(backend, pki).wrap_buffers("xn--bcher-kva.example")
+    client_error, _server_error = _outcome(client, server_ctx.wrap_buffers())
+    assert isinstance(client_error, CertificateVerificationError)  # the localhost certificate does not match
+    assert [call[1] for call in recorder.calls] == [None, u"b\u00fccher.example"]
+
+
+def test_sni_callback_switches_chain_and_alpn(backend, pki):
+    other = TLSConfiguration(certificate_chain=_chain_of(pki, "wrong_host"), inner_protocols=[b"h2"])
+    server_ctx = server_context(backend, pki, inner_protocols=[b"http/1.1"],
+                                sni_callback=Recorder(lambda name, c: other if name == "wrong.example" else c))
+    client_ctx = client_context(backend, pki, inner_protocols=[b"h2", b"http/1.1"])
+    for hostname, leaf, alpn in (("wrong.example", "wrong_host", NextProtocol.H2),
+                                 ("localhost", "server", NextProtocol.HTTP1),
+                                 ("wrong.example", "wrong_host", NextProtocol.H2)):  # the second time: cached
+        client, server = _connect(client_ctx, server_ctx, hostname)
+        assert client.getpeercert(True) == pki[leaf].cert_der, hostname
+        assert server.negotiated_protocol() is alpn and client.negotiated_protocol() is alpn
+    assert len(server_ctx._by_configuration) == 1
+
+
+def test_several_chains_selected_by_sni(backend, pki):
+    server_ctx = backend.server_context(TLSConfiguration(
+        certificate_chain=[_chain_of(pki, "server"), _chain_of(pki, "wrong_host")]))
+    client_ctx = client_context(backend, pki)
+    for hostname, leaf in (("wrong.example", "wrong_host"), ("WRONG.example", "wrong_host"),
+                           ("localhost", "server"), ("127.0.0.1", "server")):  # no SNI: the first chain
+        client, _server = _connect(client_ctx, server_ctx, hostname)
+        assert client.getpeercert(True) == pki[leaf].cert_der, hostname
+
+
+def test_sni_callback_switches_client_authentication(backend, pki):
+    strict = TLSConfiguration(certificate_chain=_chain_of(pki, "wrong_host"),
+                              trust_store=TrustStore.from_file(pki["ca"].cert))
+    server_ctx = server_context(backend, pki,
+                                sni_callback=Recorder(lambda name, c: strict if name == "wrong.example" else c))
+    _connect(client_context(backend, pki), server_ctx, "localhost")
+    client_error, server_error = _outcome(client_context(backend, pki).wrap_buffers("wrong.example"),
+                                          server_ctx.wrap_buffers())
+    assert isinstance(server_error, TLSError)
+    if UNDER_WINE:  # the returned configuration asks for what this SChannel cannot do
+        assert isinstance(server_error.__cause__, ConfigurationError), server_error
+        assert "CertificateRequest" in str(server_error)
+    else:
+        assert "sent no certificate" in str(server_error)
+
+
+class Boom(Exception):
+    pass
+
+
+def test_sni_callback_raising_aborts_the_handshake(backend, pki):
+    boom = Boom("no configuration for you")
+
+    def callback(buffer, server_name, configuration):
+        raise boom
+
+    server_ctx = server_context(backend, pki, sni_callback=callback)
+    client, server = client_context(backend, pki).wrap_buffers("localhost"), server_ctx.wrap_buffers()
+    client_error, server_error = _outcome(client, server)
+    assert isinstance(server_error, TLSError) and server_error.__cause__ is boom
+    assert "no configuration for you" in str(server_error)
+    assert isinstance(client_error, TLSError) and not isinstance(client_error, WantReadError)
+    with pytest.raises(TLSError):
+        server.do_handshake()  # failed for good
+
+
+@pytest.mark.parametrize("returned", [None, "banana", TLSConfiguration()], ids=["none", "str", "no-chain"])
+def test_sni_callback_returning_an_unusable_configuration(backend, pki, returned):
+    server_ctx = server_context(backend, pki, sni_callback=lambda buffer, name, configuration: returned)
+    client_error, server_error = _outcome(client_context(backend, pki).wrap_buffers("localhost"),
+                                          server_ctx.wrap_buffers())
+    assert isinstance(server_error, TLSError)
+    expected = ConfigurationError if isinstance(returned, TLSConfiguration) else TypeError
+    assert isinstance(server_error.__cause__, expected), server_error
+    assert isinstance(client_error, TLSError)
+
+
+def test_sni_with_a_client_hello_arriving_byte_by_byte(backend, pki):
+    recorder = Recorder()
+    server = server_context(backend, pki, sni_callback=recorder).wrap_buffers()
+    client = client_context(backend, pki).wrap_buffers("localhost")
+    with pytest.raises(WantReadError):
+        client.do_handshake()
+    hello = client.process_outgoing()
+    for index in range(len(hello) - 1):
+        server.process_incoming(hello[index:index + 1])
+        with pytest.raises(WantReadError):
+            server.do_handshake()
+        assert not recorder.calls and server.outgoing_bytes_buffered() == 0
+    server.process_incoming(hello[-1:])
+    _tls.handshake(client, server)
+    assert [call[1] for call in recorder.calls] == ["localhost"]
+
+
+def test_sni_callback_over_sockets_with_openssl_s_client(backend, pki, peerd):
+    for args, expected in ((["-servername", "localhost"], "localhost"), (["-noservername"], None)):
+        recorder = Recorder()
+        serve = _Serve(server_context(backend, pki, sni_callback=recorder))
+        job = peerd.request(op="s_client", port=serve.port, input="sni\n", args=args + ["-ign_eof"])
+        try:
+            serve.join()
+        finally:
+            output = peerd.request(op="result", id=job["id"]).get("output", "")
+        assert "SNI" in output, output
+        assert [call[1] for call in recorder.calls] == [expected]
