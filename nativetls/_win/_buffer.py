@@ -44,11 +44,7 @@ raises WantWriteError) and ``_plaintext`` (decrypted, not yet read). What SChann
 * EOF (``process_incoming(b"")``): a read that needs more bytes after EOF is a RaggedEOF unless the peer's
   close_notify came first.
 
-States (``State``), and the events that move between them (``_TRANSITIONS``)::
-
-    HANDSHAKING --handshake_done--> OPEN --sent_close--> LOCAL_CLOSED --received_close--> BOTH_CLOSED
-                                    OPEN --received_close--> REMOTE_CLOSED --sent_close--> BOTH_CLOSED
-    any --failed--> FAILED          any --closed--> CLOSED
+States: ``nativetls._state`` (shared by every backend).
 """
 from __future__ import absolute_import, division, print_function, unicode_literals
 
@@ -62,6 +58,7 @@ from .._config import TLSConfiguration
 from .._enums import CipherSuite, NextProtocol, TLSVersion
 from .._errors import CertificateVerificationError, RaggedEOF, TLSError, WantReadError
 from .._objects import TLSSession
+from .._state import READABLE, WRITABLE, State, next_state
 from . import _secur32 as S
 from ._lowlevel import CertContext, SecBuffers, SecurityContext, cert_der, describe, secur32, store_ders
 from ._types import NativeError, status_name
@@ -71,26 +68,7 @@ from ._wire import INTERNAL_ERROR, NeedMoreData, client_hello_server_name, fatal
 __all__ = ["SChannelBuffer", "SChannelSession", "State"]
 
 
-class State(object):
-    """The states of a connection (see the module's theory of operation)."""
-    HANDSHAKING = "HANDSHAKING"
-    OPEN = "OPEN"
-    LOCAL_CLOSED = "LOCAL_CLOSED"
-    REMOTE_CLOSED = "REMOTE_CLOSED"
-    BOTH_CLOSED = "BOTH_CLOSED"
-    FAILED = "FAILED"
-    CLOSED = "CLOSED"
-
-
-_TRANSITIONS = {
-    (State.HANDSHAKING, "handshake_done"): State.OPEN,
-    (State.OPEN, "sent_close"): State.LOCAL_CLOSED,
-    (State.OPEN, "received_close"): State.REMOTE_CLOSED,
-    (State.LOCAL_CLOSED, "received_close"): State.BOTH_CLOSED,
-    (State.REMOTE_CLOSED, "sent_close"): State.BOTH_CLOSED,
-}
-_READABLE = frozenset([State.OPEN, State.LOCAL_CLOSED])
-_WRITABLE = frozenset([State.OPEN, State.REMOTE_CLOSED])
+_READABLE, _WRITABLE = READABLE, WRITABLE
 _DEFAULT_READ = 16384
 _ALERT_RECORD = 21
 
@@ -184,7 +162,7 @@ class SChannelBuffer(TLSBuffer):
 
     # --- state -------------------------------------------------------------------------------------------
     def _move(self, event):
-        self._state = _TRANSITIONS.get((self._state, event), self._state)
+        self._state = next_state(self._state, event)
 
     def _check_usable(self):
         if self._state is State.CLOSED:

@@ -12,6 +12,7 @@ import ctypes
 from ctypes import byref
 
 from .._errors import TLSError
+from .._state import Closeable
 from . import _crypt32 as C
 from . import _secur32 as S
 from ._types import NativeError, hex32, status_name
@@ -85,7 +86,7 @@ def public_error(exc, what="SChannel call failed", cls=TLSError):
                native_message="%s: %s" % (exc.function, exc.name))
 
 
-class Owned(object):
+class Owned(Closeable):
     """One native handle with ``close()`` (idempotent), context-manager support and a ``__del__`` safety net.
 
     Subclasses set ``_free`` (called with the handle once) and keep anything the handle points into alive.
@@ -111,22 +112,11 @@ class Owned(object):
         raise NotImplementedError
 
     def close(self):
+        """Free the handle (idempotent)."""
         handle, self._handle = self._handle, None
         if handle is not None:
             self._free(handle)
         self._keep = ()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc_info):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:  # pragma: no cover - interpreter shutdown
-            pass
 
 
 class Credentials(Owned):
