@@ -535,7 +535,27 @@ def _session_copy(ptr):
     return lib.SSL_SESSION_dup(ptr) if lib.SSL_SESSION_dup is not None else None
 
 
+# TLS alert descriptions (IANA TLS Alerts registry), for libssl's "alert received" reasons: 1.1.1 has no text for
+# some of them ("reason(1120)"), and one wording on every version reads better.
+_ALERTS = {
+    0: "close notify", 10: "unexpected message", 20: "bad record mac", 21: "decryption failed",
+    22: "record overflow", 30: "decompression failure", 40: "handshake failure", 41: "no certificate",
+    42: "bad certificate", 43: "unsupported certificate", 44: "certificate revoked", 45: "certificate expired",
+    46: "certificate unknown", 47: "illegal parameter", 48: "unknown ca", 49: "access denied", 50: "decode error",
+    51: "decrypt error", 60: "export restriction", 70: "protocol version", 71: "insufficient security",
+    80: "internal error", 86: "inappropriate fallback", 90: "user canceled", 100: "no renegotiation",
+    109: "missing extension", 110: "unsupported extension", 111: "certificate unobtainable",
+    112: "unrecognized name", 113: "bad certificate status response", 114: "bad certificate hash value",
+    115: "unknown psk identity", 116: "certificate required", 120: "no application protocol",
+}
+
+
 def _reason(code):
+    """The words for an OpenSSL error code; a fatal alert from the peer is named as such."""
+    reason = error_reason(code)
+    if error_lib(code) == L.ERR_LIB_SSL and _ALERT_REASON_OFFSET <= reason < _ALERT_REASON_OFFSET + 256:
+        alert = reason - _ALERT_REASON_OFFSET
+        return "the peer sent a fatal alert: %s (%d)" % (_ALERTS.get(alert, "unknown alert"), alert)
     text = lib.ERR_reason_error_string(code)
     return text.decode("ascii", "replace") if text else None
 
