@@ -14,6 +14,21 @@ from _peers import require_tool
 HOST = "127.0.0.1"
 
 
+class serving(object):
+    """``async with serving(server):`` closes an asyncio server on exit (``asyncio.Server`` is an async context
+    manager only from Python 3.7)."""
+
+    def __init__(self, server):
+        self.server = server
+
+    async def __aenter__(self):
+        return self.server
+
+    async def __aexit__(self, *exc_info):
+        self.server.close()
+        await self.server.wait_closed()
+
+
 def run(coro, timeout=120):
     """Run *coro* on a fresh event loop (3.6 has no asyncio.run)."""
     loop = asyncio.new_event_loop()
@@ -63,7 +78,7 @@ def test_client_against_asyncio_stdlib_server(pki):
 
     async def main():
         server = await asyncio.start_server(stdlib_echo, HOST, 0, ssl=_peers.stdlib_server_context(pki.server))
-        async with server:
+        async with serving(server):
             reader, writer = await ntasyncio.open_connection(HOST, port_of(server), context=_tls.client_context(pki),
                                                              server_hostname="localhost")
             assert isinstance(reader, asyncio.StreamReader) and isinstance(writer, asyncio.StreamWriter)
@@ -86,7 +101,7 @@ def test_client_against_asyncio_stdlib_server(pki):
 def test_server_against_asyncio_stdlib_client(pki):
     async def main():
         server = await ntasyncio.start_server(echo_lines, HOST, 0, context=_tls.server_context(pki))
-        async with server:
+        async with serving(server):
             ctx = _peers.stdlib_client_context(ca=pki.ca)
             reader, writer = await asyncio.open_connection(HOST, port_of(server), ssl=ctx,
                                                            server_hostname="localhost")
@@ -94,8 +109,7 @@ def test_server_against_asyncio_stdlib_client(pki):
             assert await reader.readline() == b"one\n"
             assert await reader.readline() == b"two\n"
             assert writer.get_extra_info("ssl_object").version() in ("TLSv1.2", "TLSv1.3")
-            writer.close()
-            await writer.wait_closed()
+            await close(writer)  # StreamWriter.wait_closed() exists from Python 3.7
     run(main())
 
 
@@ -103,7 +117,7 @@ def test_verification_failure_raises(pki):
     async def main():
         server = await asyncio.start_server(lambda r, w: w.close(), HOST, 0,
                                             ssl=_peers.stdlib_server_context(pki.server))
-        async with server:
+        async with serving(server):
             ctx = _tls.client_context(pki, trust_store=_tls.trust_of(pki.untrusted_ca))
             with pytest.raises(nativetls.CertificateVerificationError) as info:
                 await ntasyncio.open_connection(HOST, port_of(server), context=ctx, server_hostname="localhost")
@@ -125,7 +139,7 @@ def test_close_sends_close_notify_and_eof_is_clean(pki):
 
     async def main():
         server = await ntasyncio.start_server(bye, HOST, 0, context=_tls.server_context(pki))
-        async with server:
+        async with serving(server):
             reader, writer = await ntasyncio.open_connection(HOST, port_of(server), context=_tls.client_context(pki),
                                                              server_hostname="localhost")
             assert await reader.read() == b"bye"  # read() to EOF: the peer's close_notify, not an error
@@ -143,7 +157,7 @@ def test_ragged_eof_is_surfaced_after_the_data(pki):
 
     async def main():
         server = await ntasyncio.start_server(cut, HOST, 0, context=_tls.server_context(pki))
-        async with server:
+        async with serving(server):
             reader, writer = await ntasyncio.open_connection(HOST, port_of(server), context=_tls.client_context(pki),
                                                              server_hostname="localhost")
             with pytest.raises(nativetls.RaggedEOF):
@@ -167,7 +181,7 @@ def test_handshake_timeout(pki):
 
     async def main():
         server = await asyncio.start_server(silent, HOST, 0)
-        async with server:
+        async with serving(server):
             with pytest.raises(asyncio.TimeoutError):
                 await ntasyncio.open_connection(HOST, port_of(server), context=_tls.client_context(pki),
                                                 server_hostname="localhost", ssl_handshake_timeout=0.3)
@@ -214,7 +228,7 @@ def test_server_against_openssl_s_client(pki):
     async def main():
         loop = asyncio.get_event_loop()
         server = await ntasyncio.start_server(shout, HOST, 0, context=_tls.server_context(pki))
-        async with server:
+        async with serving(server):
             args = ["-CAfile", pki.ca.cert_path, "-verify_return_error", "-servername", "localhost", "-ign_eof"]
             return await loop.run_in_executor(None, lambda: _peers.openssl_s_client(port_of(server), args,
                                                                                    input=b"quiet please\n"))
@@ -241,7 +255,7 @@ def test_200_concurrent_connections_on_one_loop(pki):
 
     async def main():
         server = await ntasyncio.start_server(echo_lines, HOST, 0, context=_tls.server_context(pki), backlog=count)
-        async with server:
+        async with serving(server):
             ctx = _tls.client_context(pki)
             results = await asyncio.gather(*[client(port_of(server), i, ctx) for i in range(count)])
         return results
