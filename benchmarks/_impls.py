@@ -44,7 +44,11 @@ class NativeTLS(object):
     def __init__(self, certs):
         import nativetls
         self.mod = nativetls
-        self.description = "nativetls %s on %s" % (nativetls.__version__, nativetls.backend().native_version)
+        from nativetls._socket import TLSSocket
+        direct = getattr(TLSSocket, "direct_io", False) and nativetls.backend().name == "openssl"
+        self.description = "nativetls %s on %s; TLSSocket %s" % (
+            nativetls.__version__, nativetls.backend().native_version,
+            "direct I/O (libssl reads and writes the socket)" if direct else "over the sans-IO buffer")
         versions = {"1.3": nativetls.TLSVersion.TLSv1_3, "1.2": nativetls.TLSVersion.TLSv1_2}
         self.client, self.server = {}, {}
         for kind in KINDS:

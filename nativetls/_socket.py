@@ -13,11 +13,23 @@ if some is left in the outbox it raises WantWriteError, and the caller's retry w
 flushes it and returns the count taken earlier (``_pending_send``). So the caller always knows when it must wait
 for writability, and ``recv`` reads the socket even while the outbox is full (a peer blocked writing to us reads
 nothing until we do), raising WantWriteError only for bytes no ``send`` accounts for (handshake, alerts).
+
+Direct I/O. A backend's buffer may offer ``_attach_socket(fd)``: when TLSSocket wraps a plain ``socket.socket``
+(not a subclass, whose methods may do something else), it asks the buffer to read and write the descriptor
+itself (the OpenSSL backend gives libssl a socket BIO). Then no bytes pass through this class: every operation is
+one buffer call, which may block inside the native library (the GIL released) on a blocking socket, and
+WantReadError/WantWriteError mean "the socket would block": a non-blocking socket passes them to the caller
+(with the same retry contract), a timeout socket waits with poll/select under its timeout (``socket.timeout``
+when it passes), a blocking one waits without limit. ``NATIVETLS_DIRECT_IO=0`` in the environment, or
+``TLSSocket.direct_io = False`` before wrapping, keeps every socket on the sans-IO loop.
 """
 from __future__ import absolute_import, division, print_function, unicode_literals
 
 import errno
 import io
+import math
+import os
+import select
 import socket as _socket
 
 from ._compat import PY2
@@ -30,8 +42,36 @@ _SEND_CHUNK = 256 * 1024  # the most one send() encrypts at once, bounding the b
 _WOULD_BLOCK = frozenset(e for e in (getattr(errno, "EAGAIN", None), getattr(errno, "EWOULDBLOCK", None)) if e)
 
 
+_POSIX = os.name == "posix"  # a socket BIO needs a file descriptor (Windows sockets are handles)
+_DONTWAIT = getattr(_socket, "MSG_DONTWAIT", None)
+_PLAIN_SOCKET = _socket.socket  # the class itself: subclasses (and monkey-patched replacements) keep the loop
+
+
 def _would_block(exc):
     return not isinstance(exc, _socket.timeout) and getattr(exc, "errno", None) in _WOULD_BLOCK
+
+
+def _wait_for(sock, writable, timeout):
+    """Wait until *sock* is readable (or writable); False when *timeout* (seconds, None: no limit) passed."""
+    fd = sock.fileno()
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(fd, select.POLLOUT if writable else select.POLLIN)
+        wait = None if timeout is None else int(math.ceil(timeout * 1000))
+        while True:
+            try:
+                return bool(poller.poll(wait))
+            except (OSError, select.error) as exc:  # Python 2 does not retry EINTR itself (PEP 475)
+                if (exc.args[0] if exc.args else None) != errno.EINTR:
+                    raise
+    while True:  # pragma: no cover - platforms without poll
+        try:
+            if writable:
+                return bool(select.select([], [fd], [], timeout)[1])
+            return bool(select.select([fd], [], [], timeout)[0])
+        except (OSError, select.error) as exc:
+            if (exc.args[0] if exc.args else None) != errno.EINTR:
+                raise
 
 
 class TLSSocket(object):
@@ -46,11 +86,20 @@ class TLSSocket(object):
     socket; :class:`RaggedEOF` from ``recv`` when the connection ends without close_notify.
     """
 
+    #: Whether sockets wrapped from now on may use the backend's direct-I/O fast path (see the module doc).
+    direct_io = os.environ.get("NATIVETLS_DIRECT_IO", "1") != "0"
+
     def __init__(self, sock, buffer, context, do_handshake_on_connect=True):
         if sock.type & _socket.SOCK_STREAM != _socket.SOCK_STREAM:
             raise ValueError("TLSSocket needs a SOCK_STREAM socket")
         self._sock = sock
         self._buffer = buffer
+        self._direct = False
+        if buffer is not None and self.direct_io and _POSIX and type(sock) is _PLAIN_SOCKET:
+            attach = getattr(buffer, "_attach_socket", None)
+            fd = sock.fileno()
+            if attach is not None and fd >= 0:
+                self._direct = attach(fd)
         self._context = context
         self._outbox = b""
         self._pending_send = 0  # bytes a send() took but reported as WantWriteError (see the module doc)
@@ -63,6 +112,8 @@ class TLSSocket(object):
             try:
                 self.do_handshake()
             except BaseException:
+                if self._direct:  # the caller closes the socket: no reset over what libssl left unread
+                    self._discard_quietly()  # (a method: Python 2's bare raise below would re-raise its errors)
                 self._buffer.close()
                 raise
 
@@ -100,6 +151,24 @@ class TLSSocket(object):
             self._flush(raise_if_blocked=not nonblocking)
             return result
         return buffer  # pragma: no cover
+
+    def _drive_direct(self, operation, *args):
+        """Direct I/O: run *operation*, waiting for the socket while it says the socket would block."""
+        while True:
+            try:
+                return operation(*args)
+            except (WantReadError, WantWriteError) as exc:
+                want = exc
+            self._wait_direct(want)
+
+    def _wait_direct(self, want):
+        """After *want* (WantReadError/WantWriteError) from a direct-I/O operation: raise it again on a
+        non-blocking socket, else wait for the socket (``socket.timeout`` when its timeout passes)."""
+        timeout = self._sock.gettimeout()
+        if timeout == 0.0:
+            raise want
+        if not _wait_for(self._sock, isinstance(want, WantWriteError), timeout):
+            raise _socket.timeout("timed out")
 
     def _tls(self):
         if self._buffer is None:
@@ -149,12 +218,22 @@ class TLSSocket(object):
     # --- TLS operations ---------------------------------------------------------------------------------------
     def do_handshake(self):
         """Run the handshake (a no-op once done). Raises CertificateVerificationError, TLSError, socket errors."""
+        if self._direct:
+            return self._drive_direct(self._tls().do_handshake)
         self._drive(self._tls().do_handshake)
 
     def recv(self, bufsize=65536, flags=0):
         """Receive up to *bufsize* bytes; ``b""`` after the peer's close_notify. Raises RaggedEOF on a bare EOF."""
+        buffer = self._buffer
+        if self._direct and buffer is not None and not flags:  # the usual case in one call, then _drive_direct
+            try:
+                return buffer.read(bufsize)
+            except (WantReadError, WantWriteError) as exc:
+                self._wait_direct(exc)
         if flags:
             raise ValueError("flags are not supported on a TLSSocket")
+        if self._direct:
+            return self._drive_direct(self._tls().read, bufsize)
         return self._drive(self._tls().read, bufsize)
 
     def recv_into(self, buffer, nbytes=0, flags=0):
@@ -166,6 +245,8 @@ class TLSSocket(object):
             nbytes = len(view)
         if view.format != "B" and not PY2:
             view = view.cast("B")
+        if self._direct:
+            return self._drive_direct(self._tls().read, nbytes, view)
         return self._drive(self._tls().read, nbytes, view)
 
     def read(self, len=1024, buffer=None):
@@ -182,6 +263,15 @@ class TLSSocket(object):
         if flags:
             raise ValueError("flags are not supported on a TLSSocket")
         buffer = self._tls()
+        if self._direct:  # libssl keeps a record the socket did not take; the retry with the same data sends it
+            if type(data) is not bytes or len(data) > _SEND_CHUNK:
+                view = memoryview(data)
+                data = (view[:_SEND_CHUNK] if len(view) > _SEND_CHUNK else view).tobytes()
+            try:
+                return buffer.write(data)
+            except (WantReadError, WantWriteError) as exc:
+                self._wait_direct(exc)
+            return self._drive_direct(buffer.write, data)
         if self._outbox:
             self._flush(raise_if_blocked=True)
         if self._pending_send:  # the retry of a send() that raised WantWriteError: its data is now sent
@@ -212,10 +302,15 @@ class TLSSocket(object):
             RaggedEOF: the peer closed the transport without answering with close_notify.
         """
         buffer = self._tls()
-        buffer.shutdown()
-        self._flush(raise_if_blocked=True)
-        while self._drive(buffer.read, _RECV_SIZE):
-            pass  # data the peer sent before its close_notify is dropped, as ssl does
+        if self._direct:
+            self._drive_direct(buffer.shutdown)
+            while self._drive_direct(buffer.read, _RECV_SIZE):
+                pass  # libssl reads record by record: what follows the peer's close_notify stays in the socket
+        else:
+            buffer.shutdown()
+            self._flush(raise_if_blocked=True)
+            while self._drive(buffer.read, _RECV_SIZE):
+                pass  # data the peer sent before its close_notify is dropped, as ssl does
         sock, self._sock = self._sock, None
         buffer.close()
         self._buffer = None
@@ -310,15 +405,40 @@ class TLSSocket(object):
         if buffer is not None:
             try:
                 if buffer.negotiated_tls_version is not None:
-                    buffer.shutdown()
-                    self._outbox += buffer.process_outgoing()
-                    self._flush_quietly_with(buffer)
+                    if self._direct:  # best effort: a non-blocking socket that is full does not get it
+                        self._drive_direct(buffer.shutdown)
+                    else:
+                        buffer.shutdown()
+                        self._outbox += buffer.process_outgoing()
+                        self._flush_quietly_with(buffer)
             except Exception:
                 pass
+            if self._direct and self._sock is not None:
+                self._discard_quietly()
             buffer.close()
         sock, self._sock = self._sock, None
         if sock is not None:
             sock.close()
+
+    def _discard_quietly(self):
+        try:
+            self._discard_arrived()
+        except Exception:  # nothing arrived (EAGAIN), or the socket failed: closing anyway
+            pass
+
+    def _discard_arrived(self):
+        """Direct I/O, closing: read away what the peer already sent (its close_notify, say). libssl reads only
+        the records it needs, and a socket closed with unread bytes resets the connection (RST), which can
+        destroy our last records and close_notify before the peer reads them. (The sans-IO loop reads 64 KiB at a
+        time, so it rarely leaves anything.)"""
+        sock = self._sock
+        timeout = sock.gettimeout()
+        at_once = _DONTWAIT if timeout is None else (0 if timeout == 0.0 else None)  # recv without waiting
+        for _ in range(8):
+            if at_once is None and not _wait_for(sock, False, 0):  # a timeout socket's recv polls first
+                return
+            if not sock.recv(_RECV_SIZE, at_once or 0):  # EAGAIN (nothing arrived) raises: the caller ignores it
+                return
 
     def _flush_quietly_with(self, buffer):
         data, self._outbox = self._outbox, b""
@@ -364,9 +484,16 @@ class TLSSocket(object):
         self.close()
 
     def __del__(self):
+        # Finalization frees, it does no TLS I/O (no close_notify, as ssl.SSLSocket): when this object is collected
+        # as part of a reference cycle, its buffer's native handle may already have been finalized, and driving
+        # the buffer then would touch freed memory. close() and unwrap() are where close_notify is sent.
         try:
-            if not self._closed and self._sock is not None:
-                self._real_close()
+            buffer, self._buffer = self._buffer, None
+            if buffer is not None:
+                buffer.close()
+            sock, self._sock = self._sock, None
+            if sock is not None:
+                sock.close()
         except Exception:
             pass
 

@@ -29,15 +29,26 @@ bound. What libssl promises in that setting, and what this module makes of it:
 * Native callbacks (SNI, ALPN) cannot raise into libssl: ``on_servername`` stores the exception on the buffer and
   returns a fatal alert; the handshake call then raises TLSError with the stored exception as ``__cause__``.
 
-States (``State``), and the events that move between them (``_TRANSITIONS``)::
+Direct I/O (``DirectOpenSSLBuffer``): a TLSSocket over a plain socket asks its fresh buffer to take the socket
+itself (``_attach_socket``): the two memory BIOs give way to one socket BIO and libssl reads and writes the
+descriptor inside ``SSL_do_handshake``/``SSL_read``/``SSL_write`` (ctypes releases the GIL around them). The
+answers above then speak of the socket: WANT_READ/WANT_WRITE mean it would block; ``SSL_ERROR_SYSCALL`` with an
+errno is the socket's error (raised as that OSError; the SSL_* calls are bound with ``use_errno``), without one
+(1.1.1) or with ``SSL_R_UNEXPECTED_EOF_WHILE_READING`` (3.0) the transport's end of file. Read-ahead stays off:
+libssl takes from the socket only the record it needs, so cleartext after the peer's close_notify stays there.
 
-    HANDSHAKING --handshake_done--> OPEN --sent_close--> LOCAL_CLOSED --received_close--> BOTH_CLOSED
-                                    OPEN --received_close--> REMOTE_CLOSED --sent_close--> BOTH_CLOSED
-    any --failed--> FAILED          any --closed--> CLOSED
+Copies: ``read()`` and ``process_outgoing()`` fill a per-thread scratch buffer and copy out what was read; once a
+connection moves full records (16 KiB plaintext, 8 KiB+ of output), they make the ``bytes`` they return first
+and let libssl fill it (``_new_bytes``), as the stdlib does in C, saving a copy.
+
+States: ``nativetls._state`` (shared by every backend).
 """
 from __future__ import absolute_import, division, print_function, unicode_literals
 
 import ctypes
+import errno as _errno
+import os
+import socket as _socket
 import threading
 import weakref
 from ctypes import byref, c_int, c_uint, c_void_p
@@ -48,38 +59,16 @@ from .._config import TLSConfiguration
 from .._enums import CipherSuite, NextProtocol, TLSVersion
 from .._errors import RaggedEOF, TLSError, WantReadError, WantWriteError
 from .._objects import TLSSession
+from .._state import READABLE, WRITABLE, State, next_state
 from . import _libssl as L
 from ._lowlevel import (Owned, _crypto_dll, _ssl_dll, cipher_protocol_id, drain_errors, error_lib, error_reason,
                         lib, session_reused, stack_items, x509_to_der)
 from ._verify import verification_error
 
-__all__ = ["OpenSSLBuffer", "OpenSSLSession", "State", "on_servername", "on_alpn_select"]
+__all__ = ["OpenSSLBuffer", "DirectOpenSSLBuffer", "OpenSSLSession", "State", "on_servername", "on_alpn_select"]
 
 
-class State(object):
-    """The states of a connection (see the module's theory of operation)."""
-    HANDSHAKING = "HANDSHAKING"
-    OPEN = "OPEN"
-    LOCAL_CLOSED = "LOCAL_CLOSED"  # our close_notify is queued; still reading until the peer's
-    REMOTE_CLOSED = "REMOTE_CLOSED"  # the peer's close_notify arrived; reads return b""
-    BOTH_CLOSED = "BOTH_CLOSED"
-    FAILED = "FAILED"
-    CLOSED = "CLOSED"
-
-
-_TRANSITIONS = {
-    (State.HANDSHAKING, "handshake_done"): State.OPEN,
-    (State.OPEN, "sent_close"): State.LOCAL_CLOSED,
-    (State.OPEN, "received_close"): State.REMOTE_CLOSED,
-    (State.LOCAL_CLOSED, "received_close"): State.BOTH_CLOSED,
-    (State.REMOTE_CLOSED, "sent_close"): State.BOTH_CLOSED,
-    (State.LOCAL_CLOSED, "sent_close"): State.LOCAL_CLOSED,
-    (State.BOTH_CLOSED, "sent_close"): State.BOTH_CLOSED,
-    (State.BOTH_CLOSED, "received_close"): State.BOTH_CLOSED,
-    (State.REMOTE_CLOSED, "received_close"): State.REMOTE_CLOSED,
-}
-_READABLE = frozenset([State.OPEN, State.LOCAL_CLOSED])
-_WRITABLE = frozenset([State.OPEN, State.REMOTE_CLOSED])
+_READABLE, _WRITABLE = READABLE, WRITABLE
 _VERSIONS = {L.TLS1_3_VERSION: TLSVersion.TLSv1_3, L.TLS1_2_VERSION: TLSVersion.TLSv1_2,
              L.TLS1_1_VERSION: TLSVersion.TLSv1_1, L.TLS1_VERSION: TLSVersion.TLSv1, L.SSL3_VERSION: TLSVersion.SSLv3}
 _DEFAULT_READ = 16384
@@ -106,6 +95,40 @@ class _Scratch(threading.local):
 
 
 _scratch = _Scratch()
+_RECORD = 16384  # the most plaintext one TLS record carries, so the most one SSL_read returns (no read-ahead)
+_BIG = 8192  # outputs at least this large go straight into a new bytes object (see _new_bytes)
+
+
+def _bytes_maker():
+    """``new(None, n)``: a new, uninitialised ``bytes`` of n bytes (``PyBytes_FromStringAndSize(NULL, n)``), for
+    libssl to fill; None where this is not CPython.
+
+    This is what the stdlib ``ssl`` module does in C: libssl writes into the ``bytes`` it will return, where the
+    scratch buffer costs a second copy. ctypes passes a ``bytes`` argument as a pointer to its characters (no
+    copy); only objects of ``_BIG`` bytes or more are made this way (never the shared empty or one-byte
+    objects), by this module alone, and they are filled before any other code sees them.
+    """
+    import platform
+    if platform.python_implementation() != "CPython":
+        return None
+    try:
+        new = getattr(ctypes.pythonapi, "PyBytes_FromStringAndSize", None) or \
+            ctypes.pythonapi.PyString_FromStringAndSize
+        new.restype = ctypes.py_object
+        new.argtypes = [c_void_p, ctypes.c_ssize_t]
+        probe = new(None, _BIG)
+        if type(probe) is not bytes or len(probe) != _BIG:
+            return None
+    except Exception:  # pragma: no cover - an interpreter without the C API in ctypes.pythonapi
+        return None
+    return new
+
+
+_new_bytes = _bytes_maker()
+if _new_bytes is not None:  # the same function without argtypes, for one fixed size given as a c_ssize_t
+    _new_record = ctypes.pythonapi._FuncPtr((_new_bytes.__name__, ctypes.pythonapi))
+    _new_record.restype = ctypes.py_object
+    _C_RECORD = ctypes.c_ssize_t(_RECORD)
 
 
 def _fast(dll, name):
@@ -113,17 +136,25 @@ def _fast(dll, name):
 
     With argtypes, ctypes converts every argument through a Python-level ``from_param`` (about 100 ns each);
     without, it converts in C. The price is discipline: callers pass pointers only as ``c_void_p`` objects (a bare
-    int would go as a 32-bit C int), buffers as ``bytes`` or ``c_void_p``, sizes as ints below 2**31. The
-    declared rows in ``_libssl`` stay the reference; these four mirror ``SSL_read``, ``SSL_write``, ``BIO_read``
-    and ``BIO_write`` exactly.
+    int would go as a 32-bit C int), buffers as ``bytes``, ctypes arrays or ``c_void_p``, sizes as ints below
+    2**31. The declared rows in ``_libssl`` stay the reference; these mirror ``SSL_read``, ``SSL_write``,
+    ``SSL_do_handshake``, ``SSL_shutdown``, ``BIO_read`` and ``BIO_write`` exactly.
     """
     func = dll._FuncPtr((name, dll))
     func.restype = c_int
     return func
 
 
-_SSL_read, _SSL_write = _fast(_ssl_dll, "SSL_read"), _fast(_ssl_dll, "SSL_write")
-_BIO_read, _BIO_write = _fast(_crypto_dll, "BIO_read"), _fast(_crypto_dll, "BIO_write")
+# The SSL_* operations are bound through a second handle of the same libssl made with use_errno, so that
+# ctypes.get_errno() tells what a socket BIO's read or write failed with (direct I/O, SSL_ERROR_SYSCALL).
+_ssl_errno_dll = ctypes.CDLL(_ssl_dll._name, handle=_ssl_dll._handle, use_errno=True)
+_SSL_read, _SSL_write = _fast(_ssl_errno_dll, "SSL_read"), _fast(_ssl_errno_dll, "SSL_write")
+_SSL_do_handshake, _SSL_shutdown = _fast(_ssl_errno_dll, "SSL_do_handshake"), _fast(_ssl_errno_dll, "SSL_shutdown")
+# Memory BIOs are only ever memcpy and realloc: they are called through a PyDLL handle, which keeps the GIL
+# (saving its release and re-acquisition, as the stdlib's MemoryBIO does); SSL_* calls release it.
+_crypto_gil = ctypes.PyDLL(_crypto_dll._name, handle=_crypto_dll._handle)
+_BIO_read, _BIO_write = _fast(_crypto_gil, "BIO_read"), _fast(_crypto_gil, "BIO_write")
+_BIO_pending = _fast(_crypto_gil, "BIO_ctrl_pending")  # size_t, but what it counts here is below 2**31
 _OPEN, _CLOSED = State.OPEN, State.CLOSED
 
 # Live SSL objects -> their buffer (weakly), for the native callbacks, which only receive the SSL pointer.
@@ -142,9 +173,10 @@ class OpenSSLSession(TLSSession):
 class OpenSSLBuffer(TLSBuffer):
     """The OpenSSL :class:`~nativetls.TLSBuffer` (see the abstract class for the contract)."""
 
-    __slots__ = ("_context", "_native", "_ssl", "_ssl_ptr", "_rbio", "_wbio", "_c_ssl", "_c_rbio", "_c_wbio",
+    __slots__ = ("_context", "_native", "_ssl_ptr", "_rbio", "_wbio", "_c_ssl", "_c_rbio", "_c_wbio",
                  "_state", "_server", "_host",
-                 "_eof", "_failure", "_callback_error", "_rejected", "__weakref__")
+                 "_eof", "_failure", "_callback_error", "_rejected", "_unsent_alert", "_big_in", "_big_out",
+                 "__weakref__")
 
     def __init__(self, context, native, server_hostname=None, session=None, server=False):
         self._context = context
@@ -155,11 +187,14 @@ class OpenSSLBuffer(TLSBuffer):
         self._failure = None
         self._callback_error = None
         self._rejected = []  # DER of certificates the verify callback saw fail (libssl 1.1.1 drops the chain)
+        self._unsent_alert = False  # direct I/O: our close_notify waits for a writable socket
+        self._big_in = self._big_out = False  # the last read()/process_outgoing() was large: see there
         sni, self._host, is_ip = (None, None, False) if server else normalize_server_hostname(server_hostname)
         if session is not None and not isinstance(session, OpenSSLSession):
             raise TypeError("session must be a TLSSession from an OpenSSL connection")
+        # The buffer itself owns the SSL object (freed by close(), or by __del__): no separate owner object, whose
+        # finalizer could free it while the buffer still says OPEN (a reference cycle is finalized in any order).
         ssl = self._ssl_ptr = lib.SSL_new(native.ptr)
-        self._ssl = Owned(ssl, lib.SSL_free)
         # A new memory BIO answers "retry" (-1) when empty: BIO_set_mem_eof_return(-1) is its default (mem_new).
         self._rbio = lib.BIO_new(_BIO_S_MEM)
         self._wbio = lib.BIO_new(_BIO_S_MEM)
@@ -188,7 +223,7 @@ class OpenSSLBuffer(TLSBuffer):
 
     # --- state -------------------------------------------------------------------------------------------
     def _move(self, event):
-        self._state = _TRANSITIONS.get((self._state, event), self._state)
+        self._state = next_state(self._state, event)
 
     def _check_usable(self):
         if self._state is State.CLOSED:
@@ -208,21 +243,22 @@ class OpenSSLBuffer(TLSBuffer):
         if self._state is not State.HANDSHAKING:
             self._check_usable()
             return
-        ssl = self._ssl_ptr
         if self._eof:  # see read()
             lib.ERR_clear_error()
-        result = lib.SSL_do_handshake(ssl)
+        result = _SSL_do_handshake(self._c_ssl)
         if result == 1:
             self._move("handshake_done")
             return
-        error, errors = _get_error(ssl, result, _WANT)
+        error, errors = _get_error(self._ssl_ptr, result, _WANT)
         if error == L.SSL_ERROR_WANT_READ and self._callback_error is None:
             raise WantReadError("the handshake needs more data from the peer")
-        if error == L.SSL_ERROR_WANT_WRITE:
+        if error == L.SSL_ERROR_WANT_WRITE and self._callback_error is None:
             raise WantWriteError("the handshake needs the outgoing data sent first")
         self._handshake_failed(error, errors)
 
     def _handshake_failed(self, error, errors):
+        if self._callback_error is None:
+            self._transport_error(error, errors)
         if self._callback_error is not None:
             cause, self._callback_error = self._callback_error, None
             self._fail(TLSError("the SNI callback failed: %s: %s" % (type(cause).__name__, cause)), cause)
@@ -258,9 +294,23 @@ class OpenSSLBuffer(TLSBuffer):
                 amt = _DEFAULT_READ
             elif amt == 0:
                 return b""
+            if self._big_in and amt >= _RECORD:
+                # The last read filled a record: read this one straight into the bytes returned (one copy, not
+                # two); a shorter record is sliced out of it (the copy the scratch path makes anyway).
+                data = _new_record(None, _C_RECORD)
+                count = _SSL_read(self._c_ssl, data, _RECORD)
+                if count == _RECORD:
+                    return data
+                if count > 0:
+                    self._big_in = False
+                    return data[:count]
+                self._read_failed(count)
+                return b""
             address, view = _scratch.slot
             count = _SSL_read(self._c_ssl, address, amt if amt < _SCRATCH_SIZE else _SCRATCH_SIZE)
             if count > 0:
+                if count == _RECORD and _new_bytes is not None:
+                    self._big_in = True
                 return view[:count].tobytes()
             self._read_failed(count)
             return b""
@@ -273,7 +323,7 @@ class OpenSSLBuffer(TLSBuffer):
             data = self.read(size)
             buffer[:len(data)] = data
             return len(data)
-        count = lib.SSL_read(self._ssl_ptr, target, size)
+        count = _SSL_read(self._c_ssl, target, size)
         if count > 0:
             return count
         self._read_failed(count)
@@ -289,6 +339,7 @@ class OpenSSLBuffer(TLSBuffer):
             raise WantReadError("no application data yet")
         if error == L.SSL_ERROR_WANT_WRITE:
             raise WantWriteError("the outgoing data must be sent first")
+        self._transport_error(error, errors)
         code = errors[-1][0] if errors else None
         native = "; ".join(text for _c, text in errors) or None
         if self._eof and (code is None or _is_eof(code)):
@@ -316,6 +367,7 @@ class OpenSSLBuffer(TLSBuffer):
             raise WantReadError("the write needs data from the peer first; retry with the same data")
         if error == L.SSL_ERROR_WANT_WRITE:
             raise WantWriteError("the outgoing data must be sent first; retry with the same data")
+        self._transport_error(error, errors)
         code = errors[-1][0] if errors else None
         native = "; ".join(text for _c, text in errors) or None
         self._fail(TLSError("TLS write failed: %s" % (_reason(code) or native if code else "error %d" % error),
@@ -328,7 +380,7 @@ class OpenSSLBuffer(TLSBuffer):
             raise TLSError("cannot shut down before the handshake has completed")
         self._check_usable()
         lib.ERR_clear_error()
-        result = lib.SSL_shutdown(self._ssl_ptr)
+        result = _SSL_shutdown(self._c_ssl)
         if result < 0:
             error = lib.SSL_get_error(self._ssl_ptr, result)
             errors = drain_errors()
@@ -338,6 +390,31 @@ class OpenSSLBuffer(TLSBuffer):
         self._move("sent_close")
 
     # --- the network side ----------------------------------------------------------------------------------
+    def _transport_error(self, error, errors):
+        """Memory BIOs fail only as the theory of operation says; direct I/O overrides this (socket errors)."""
+
+    def _attach_socket(self, fd):
+        """TLSSocket's direct-I/O hook: let libssl read and write the socket *fd* itself; returns whether it did.
+
+        Only a buffer that has done nothing yet switches: its memory BIOs are replaced by one socket BIO
+        (``SSL_set_fd``, which never closes the descriptor) and it becomes a :class:`DirectOpenSSLBuffer`. libssl
+        then calls ``read``/``write`` on the descriptor during ``SSL_read``, ``SSL_write`` and
+        ``SSL_do_handshake``, with the GIL released (ctypes releases it around every native call), as the stdlib
+        ``ssl`` module does; WANT_READ/WANT_WRITE then mean "the socket would block" and TLSSocket waits for the
+        socket under its timeout. ``read_ahead`` stays off, so libssl never reads past the record it needs and
+        ``unwrap()`` leaves whatever the peer sends after its close_notify in the socket.
+        """
+        if (self._state is not State.HANDSHAKING or lib.SSL_in_before is None or self._rbio is None
+                or not lib.SSL_in_before(self._ssl_ptr) or lib.BIO_ctrl_pending(self._rbio)
+                or lib.BIO_ctrl_pending(self._wbio)):
+            return False
+        if lib.SSL_set_fd(self._ssl_ptr, fd) != 1:  # frees the memory BIOs only when it succeeds
+            lib.ERR_clear_error()
+            return False
+        self._rbio = self._wbio = self._c_rbio = self._c_wbio = None
+        self.__class__ = DirectOpenSSLBuffer
+        return True
+
     def process_incoming(self, data):
         if data and type(data) is bytes and not self._eof and self._state is not _CLOSED:
             _BIO_write(self._c_rbio, data, len(data))
@@ -358,10 +435,20 @@ class OpenSSLBuffer(TLSBuffer):
     def process_outgoing(self, amt=None):
         if self._state is _CLOSED:
             return b""
+        if self._big_out and (amt is None or amt < 0):
+            # The last output was large: ask its size, and read it straight into the bytes returned.
+            size = _BIO_pending(self._c_wbio)
+            if size >= _BIG:
+                data = _new_bytes(None, size)
+                _BIO_read(self._c_wbio, data, size)  # a memory BIO gives all it holds
+                return data
+            self._big_out = False
         address, view = _scratch.slot
         if amt is None or amt < 0:
             count = _BIO_read(self._c_wbio, address, _SCRATCH_SIZE)  # <= 0: nothing buffered
             if count < _SCRATCH_SIZE:
+                if count >= _BIG and _new_bytes is not None:
+                    self._big_out = True
                 return view[:count].tobytes() if count > 0 else b""
             left, chunks = -1, [view[:count].tobytes()]
         else:
@@ -480,7 +567,75 @@ class OpenSSLBuffer(TLSBuffer):
             return
         self._state = State.CLOSED
         _live.pop(self._ssl_ptr, None)
-        self._ssl.close()
+        lib.SSL_free(self._ssl_ptr)  # frees the BIOs with it
+
+    def __del__(self):
+        try:
+            if getattr(self, "_ssl_ptr", None):  # __init__ may have failed before SSL_new
+                self.close()
+        except Exception:  # interpreter shutdown: the library may already be gone
+            pass
+
+
+class DirectOpenSSLBuffer(OpenSSLBuffer):
+    """The buffer of a TLSSocket doing direct I/O (see ``OpenSSLBuffer._attach_socket``): libssl reads and writes
+    the socket itself, so the network side of the TLSBuffer is closed.
+
+    ``process_incoming`` raises TLSError, ``process_outgoing`` and the byte counts answer "nothing"; the TLS side
+    (``do_handshake``, ``read``, ``write``, ``shutdown``) and every accessor work as on any buffer, with
+    WantReadError/WantWriteError meaning that the socket would block. A failed ``read``/``write`` of the socket
+    is raised as the OSError the socket call would have raised.
+    """
+
+    __slots__ = ()
+
+    def _transport_error(self, error, errors):
+        if error == L.SSL_ERROR_SYSCALL:
+            code = ctypes.get_errno()  # of the SSL_* call just made (use_errno)
+            if code and code not in (_errno.EAGAIN, _errno.EWOULDBLOCK, _errno.EINTR):
+                raise _socket.error(code, os.strerror(code))
+            if not errors:  # OpenSSL 1.1.1: the socket reached end of file
+                self._eof = True
+        elif errors and _is_eof(errors[-1][0]):  # 3.0: SSL_R_UNEXPECTED_EOF_WHILE_READING
+            self._eof = True
+
+    def shutdown(self):
+        """Send close_notify on the socket. WantWriteError: the socket is full; call again once it is writable."""
+        if self._state in (State.LOCAL_CLOSED, State.BOTH_CLOSED) and not self._unsent_alert:
+            return
+        if self._state is State.HANDSHAKING:
+            raise TLSError("cannot shut down before the handshake has completed")
+        if self._state not in (State.LOCAL_CLOSED, State.BOTH_CLOSED):
+            self._check_usable()
+        lib.ERR_clear_error()
+        result = _SSL_shutdown(self._c_ssl)  # a second call only dispatches the pending alert (ssl3_shutdown)
+        self._move("sent_close")
+        self._unsent_alert = False
+        if result < 0:
+            error, errors = _get_error(self._ssl_ptr, result, _WANT)
+            if error == L.SSL_ERROR_WANT_WRITE:
+                self._unsent_alert = True
+                raise WantWriteError("close_notify is not sent yet: call shutdown() again when the socket is "
+                                     "writable")
+            if error != L.SSL_ERROR_WANT_READ:
+                self._transport_error(error, errors)
+                self._fail(TLSError("TLS shutdown failed: %s" % "; ".join(t for _c, t in errors),
+                                    native_code=errors[-1][0] if errors else None))
+
+    def process_incoming(self, data):
+        raise TLSError("this TLSBuffer reads its socket itself (TLSSocket direct I/O): it takes no incoming bytes")
+
+    def process_outgoing(self, amt=None):
+        return b""
+
+    def _peek_outgoing(self, amt):
+        return b""
+
+    def incoming_bytes_buffered(self):
+        return 0
+
+    def outgoing_bytes_buffered(self):
+        return 0
 
 
 def _to_bytes(data):

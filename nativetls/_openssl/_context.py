@@ -399,7 +399,7 @@ def _configure(native, configuration, server, chain):
     lib.X509_VERIFY_PARAM_set_purpose(param, purpose)
     lib.X509_VERIFY_PARAM_set_hostflags(param, L.X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS
                                         | L.X509_CHECK_FLAG_NEVER_CHECK_SUBJECT)
-    lib.SSL_CTX_set_verify(ctx, native.verify_mode, verify_callback(native.verify_mode))
+    lib.SSL_CTX_set_verify(ctx, native.verify_mode, verify_callback(native.verify_mode, server))
     if server and native.alpn:
         lib.SSL_CTX_set_alpn_select_cb(ctx, _ALPN_CB, None)
     if HAS_KEYLOG and os.environ.get("SSLKEYLOGFILE"):
@@ -417,7 +417,6 @@ class OpenSSLClientContext(ClientContext):
         self._native = new_native_context(configuration, server=False, chain=chains[0] if chains else None)
 
     def wrap_buffers(self, server_hostname, session=None):
-        from ._buffer import OpenSSLBuffer
         return OpenSSLBuffer(self, self._native, server_hostname=server_hostname, session=session)
 
     def close(self):
@@ -486,9 +485,9 @@ class OpenSSLServerContext(ServerContext):
         self._ticket_key_time = now
 
     def wrap_buffers(self):
-        from ._buffer import OpenSSLBuffer
-        with self._lock:
-            self._rotate_ticket_keys()
+        if time.time() - self._ticket_key_time >= self.TICKET_KEY_LIFETIME:  # checked again under the lock
+            with self._lock:
+                self._rotate_ticket_keys()
         return OpenSSLBuffer(self, self._main.contexts[0], server=True)
 
     def _natives_for(self, configuration):
@@ -541,7 +540,17 @@ _SERVERNAME_CB = L.SERVERNAME_CB(_servername)
 _VERIFY_CB = L.VERIFY_CB(_verify)
 
 
-def verify_callback(verify_mode):
-    """The verify callback to install with *verify_mode* (it only records the rejected certificate)."""
-    return ctypes.cast(_VERIFY_CB, ctypes.c_void_p) if verify_mode != L.SSL_VERIFY_NONE else None
+def verify_callback(verify_mode, server=True):
+    """The verify callback to install with *verify_mode* (it only records the rejected certificate), or None.
+
+    A client on OpenSSL 3.0+ needs none: there libssl keeps the server's chain on the session before verifying it
+    (``tls_post_process_server_certificate``), so ``getpeercertchain()`` still answers after a failed handshake.
+    That saves a C-to-Python call per certificate of every handshake. Servers (client certificates are verified
+    before being kept) and older libssl keep the callback.
+    """
+    if verify_mode == L.SSL_VERIFY_NONE or (not server and VERSION >= 0x30000000):
+        return None
+    return ctypes.cast(_VERIFY_CB, ctypes.c_void_p)
 _ALPN_CB = L.ALPN_SELECT_CB(_alpn_select)
+
+from ._buffer import OpenSSLBuffer  # noqa: E402 - imported last: _buffer's callbacks import this module lazily

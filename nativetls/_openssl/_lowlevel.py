@@ -11,6 +11,7 @@ import ctypes
 from ctypes import byref, c_char_p, c_int, c_void_p
 
 from .._errors import TLSError
+from .._state import Closeable
 from . import _libssl as L
 
 __all__ = ["lib", "VERSION", "VERSION_TEXT", "LIBRARY_PATH", "drain_errors", "raise_ssl_error", "Owned",
@@ -176,7 +177,7 @@ def cipher_protocol_id(cipher):
 
 # --- Owned handles.
 
-class Owned(object):
+class Owned(Closeable):
     """Owns one native pointer and frees it exactly once: ``close()``, context manager, or garbage collection."""
 
     __slots__ = ("_ptr", "_free", "__weakref__")
@@ -197,18 +198,6 @@ class Owned(object):
         ptr, self._ptr = self._ptr, None
         if ptr:
             self._free(ptr)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc_info):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:  # interpreter shutdown: the library may already be gone
-            pass
 
 
 # --- Conversions.
