@@ -8,7 +8,6 @@ from __future__ import absolute_import, division, print_function, unicode_litera
 import argparse
 import datetime
 import json
-import os
 import socket
 import sys
 import threading

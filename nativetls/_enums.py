@@ -470,3 +470,20 @@ class NextProtocol(enum.Enum):
     FTP = b"ftp"
     STUN = b"stun.nat-discovery"
     TURN = b"stun.turn"
+
+
+def cipher_suite_or_int(value):
+    """The :class:`CipherSuite` member for a 16-bit IANA value, or the int itself for suites the enum lacks
+    (what ``cipher()`` returns on every backend)."""
+    try:
+        return CipherSuite(value)
+    except ValueError:
+        return value
+
+
+def next_protocol_or_bytes(value):
+    """The :class:`NextProtocol` member for ALPN bytes, or the bytes themselves (``negotiated_protocol()``)."""
+    try:
+        return NextProtocol(value)
+    except ValueError:
+        return value

@@ -56,7 +56,7 @@ from ctypes import byref, c_int, c_uint, c_void_p
 from .._abc import TLSBuffer, normalize_server_hostname
 from .._compat import raise_from
 from .._config import TLSConfiguration
-from .._enums import CipherSuite, NextProtocol, TLSVersion
+from .._enums import TLSVersion, cipher_suite_or_int, next_protocol_or_bytes
 from .._errors import RaggedEOF, TLSError, WantReadError, WantWriteError
 from .._objects import TLSSession
 from .._state import READABLE, WRITABLE, State, next_state
@@ -490,11 +490,7 @@ class OpenSSLBuffer(TLSBuffer):
         cipher = lib.SSL_get_current_cipher(self._ssl_ptr)
         if not cipher:
             return None
-        value = cipher_protocol_id(cipher)
-        try:
-            return CipherSuite(value)
-        except ValueError:
-            return value
+        return cipher_suite_or_int(cipher_protocol_id(cipher))
 
     def negotiated_protocol(self):
         if not self._established():
@@ -503,11 +499,7 @@ class OpenSSLBuffer(TLSBuffer):
         lib.SSL_get0_alpn_selected(self._ssl_ptr, byref(data), byref(size))
         if not size.value:
             return None
-        value = ctypes.string_at(data.value, size.value)
-        try:
-            return NextProtocol(value)
-        except ValueError:
-            return value
+        return next_protocol_or_bytes(ctypes.string_at(data.value, size.value))
 
     @property
     def negotiated_tls_version(self):

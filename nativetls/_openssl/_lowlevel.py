@@ -8,7 +8,7 @@ for the macros of ssl.h that are really ``SSL_CTX_ctrl`` calls.
 from __future__ import absolute_import, division, print_function, unicode_literals
 
 import ctypes
-from ctypes import byref, c_char_p, c_int, c_void_p
+from ctypes import byref, c_char_p, c_void_p
 
 from .._errors import TLSError
 from .._state import Closeable

@@ -55,7 +55,7 @@ from ctypes import byref
 from .._abc import TLSBuffer, normalize_server_hostname
 from .._compat import raise_from
 from .._config import TLSConfiguration
-from .._enums import CipherSuite, NextProtocol, TLSVersion
+from .._enums import TLSVersion, cipher_suite_or_int, next_protocol_or_bytes
 from .._errors import CertificateVerificationError, RaggedEOF, TLSError, WantReadError
 from .._objects import TLSSession
 from .._state import READABLE, WRITABLE, State, next_state
@@ -500,10 +500,7 @@ class SChannelBuffer(TLSBuffer):
         info = self._query(S.SECPKG_ATTR_CIPHER_INFO, S.SecPkgContext_CipherInfo)
         if info is None or not info.dwCipherSuite:
             return None
-        try:
-            return CipherSuite(info.dwCipherSuite)
-        except ValueError:
-            return info.dwCipherSuite
+        return cipher_suite_or_int(info.dwCipherSuite)
 
     def negotiated_protocol(self):
         if not self._established() or not self._native.alpn:
@@ -511,11 +508,7 @@ class SChannelBuffer(TLSBuffer):
         info = self._query(S.SECPKG_ATTR_APPLICATION_PROTOCOL, S.SecPkgContext_ApplicationProtocol)
         if info is None or info.ProtoNegoStatus != S.SecApplicationProtocolNegotiationStatus_Success:
             return None
-        value = bytes(bytearray(info.ProtocolId[:info.ProtocolIdSize]))
-        try:
-            return NextProtocol(value)
-        except ValueError:
-            return value
+        return next_protocol_or_bytes(bytes(bytearray(info.ProtocolId[:info.ProtocolIdSize])))
 
     @property
     def negotiated_tls_version(self):
