@@ -51,7 +51,7 @@ import os
 import socket as _socket
 import threading
 import weakref
-from ctypes import byref, c_int, c_uint, c_void_p
+from ctypes import byref, c_uint, c_void_p
 
 from .._abc import TLSBuffer, normalize_server_hostname
 from .._compat import raise_from
@@ -78,20 +78,67 @@ _WANT = frozenset([L.SSL_ERROR_WANT_READ, L.SSL_ERROR_WANT_WRITE])
 _WANT_OR_CLOSED = _WANT | frozenset([L.SSL_ERROR_ZERO_RETURN])
 
 
+# --- The per-record call path -----------------------------------------------------------------------------
+# Every read, write, process_incoming and process_outgoing is a Python method around one native call, and a
+# ctypes call's fixed costs (converting each argument, building the result) are paid on each of them. The
+# functions below cut those costs to what ctypes cannot avoid; docs/performance.md has the measurements.
+
+class _IntCall(ctypes._CFuncPtr):
+    """A foreign function returning C ``int``, without argtypes, that releases the GIL and keeps ``errno``.
+
+    Without argtypes ctypes converts each argument in C instead of calling a Python-level ``from_param``; with no
+    ``_restype_`` at all (not even ``c_int``) it builds the result with ``PyLong_FromLong`` instead of looking the
+    type's converter up. The price is discipline: callers pass pointers only as :func:`_pointer_arg` objects (a
+    bare int would go as a 32-bit C int), buffers as ``bytes`` or ctypes arrays, sizes as ints below 2**31.
+    The declared rows in ``_libssl`` stay the reference; each function bound this way mirrors one exactly.
+    ``errno`` is kept (``use_errno``) so that ``ctypes.get_errno()`` tells what a socket BIO's read or write
+    failed with (direct I/O, ``SSL_ERROR_SYSCALL``).
+    """
+    _flags_ = ctypes._FUNCFLAG_CDECL | ctypes._FUNCFLAG_USE_ERRNO
+
+
+class _IntCallGIL(ctypes._CFuncPtr):
+    """As :class:`_IntCall`, but called with the GIL held (the PyDLL convention), for memory BIOs only: their
+    reads and writes are a memcpy (and a realloc), shorter than releasing and re-taking the GIL, as the stdlib's
+    ``MemoryBIO`` does. Never for anything that can block or call back into Python while holding a lock."""
+    _flags_ = ctypes._FUNCFLAG_CDECL | ctypes._FUNCFLAG_PYTHONAPI
+
+
+_ANCHOR = ctypes.c_char()
+_ANCHOR_ADDRESS = ctypes.addressof(_ANCHOR)
+
+
+def _pointer_arg(address):
+    """A ready-made C pointer argument for *address*, which ctypes passes as it is.
+
+    A ``c_void_p`` argument costs an allocation per call (ctypes asks it for a fresh parameter object); the
+    object ``byref(obj, offset)`` returns is such a parameter object already (type code ``'P'``, value: obj's
+    address plus offset), so the call copies its value and allocates nothing. It is made once per native object
+    and must not outlive it (the buffer drops its arguments when it frees its SSL).
+    """
+    return byref(_ANCHOR, address - _ANCHOR_ADDRESS)
+
+
+_SSL_read, _SSL_write = _IntCall(("SSL_read", _ssl_dll)), _IntCall(("SSL_write", _ssl_dll))
+_SSL_do_handshake, _SSL_shutdown = _IntCall(("SSL_do_handshake", _ssl_dll)), _IntCall(("SSL_shutdown", _ssl_dll))
+_BIO_read, _BIO_write = _IntCallGIL(("BIO_read", _crypto_dll)), _IntCallGIL(("BIO_write", _crypto_dll))
+_BIO_pending = _IntCallGIL(("BIO_ctrl_pending", _crypto_dll))  # size_t, but what it counts here is below 2**31
+
+
 class _Scratch(threading.local):
     """Per-thread memory that SSL_read and BIO_read fill before one copy out into ``bytes``.
 
     A fresh ``create_string_buffer`` per call costs an allocation, zeroing it, and a copy of all of it (``.raw``)
-    before the slice; the scratch costs one copy of what was read. It is per thread because ctypes releases the
-    GIL during native calls. Nothing runs Python code between filling it and copying out except native
-    callbacks during a handshake, which never read application data.
+    before the slice; the scratch costs one copy of what was read: slicing a ``c_char`` array makes ``bytes``
+    directly (one allocation, where ``memoryview(...)[:n].tobytes()`` makes two). It is per thread because
+    ctypes releases the GIL during SSL_* calls, and a thread switch can happen between filling it and copying
+    out. Nothing else runs Python code in between except native callbacks during a handshake, which never read
+    application data.
     """
 
     def __init__(self):
-        storage = bytearray(_SCRATCH_SIZE)
-        target = (ctypes.c_char * _SCRATCH_SIZE).from_buffer(storage)
-        self.keep = (target, storage)
-        self.slot = (c_void_p(ctypes.addressof(target)), memoryview(storage))
+        target = (ctypes.c_char * _SCRATCH_SIZE)()
+        self.area = (_pointer_arg(ctypes.addressof(target)), target)
 
 
 _scratch = _Scratch()
@@ -128,33 +175,8 @@ _new_bytes = _bytes_maker()
 if _new_bytes is not None:  # the same function without argtypes, for one fixed size given as a c_ssize_t
     _new_record = ctypes.pythonapi._FuncPtr((_new_bytes.__name__, ctypes.pythonapi))
     _new_record.restype = ctypes.py_object
-    _C_RECORD = ctypes.c_ssize_t(_RECORD)
+    _RECORD_SIZE_ARG = _pointer_arg(_RECORD)  # a Py_ssize_t argument, passed as the machine word it is
 
-
-def _fast(dll, name):
-    """*name* bound a second time, without argtypes (restype int), for the per-record paths.
-
-    With argtypes, ctypes converts every argument through a Python-level ``from_param`` (about 100 ns each);
-    without, it converts in C. The price is discipline: callers pass pointers only as ``c_void_p`` objects (a bare
-    int would go as a 32-bit C int), buffers as ``bytes``, ctypes arrays or ``c_void_p``, sizes as ints below
-    2**31. The declared rows in ``_libssl`` stay the reference; these mirror ``SSL_read``, ``SSL_write``,
-    ``SSL_do_handshake``, ``SSL_shutdown``, ``BIO_read`` and ``BIO_write`` exactly.
-    """
-    func = dll._FuncPtr((name, dll))
-    func.restype = c_int
-    return func
-
-
-# The SSL_* operations are bound through a second handle of the same libssl made with use_errno, so that
-# ctypes.get_errno() tells what a socket BIO's read or write failed with (direct I/O, SSL_ERROR_SYSCALL).
-_ssl_errno_dll = ctypes.CDLL(_ssl_dll._name, handle=_ssl_dll._handle, use_errno=True)
-_SSL_read, _SSL_write = _fast(_ssl_errno_dll, "SSL_read"), _fast(_ssl_errno_dll, "SSL_write")
-_SSL_do_handshake, _SSL_shutdown = _fast(_ssl_errno_dll, "SSL_do_handshake"), _fast(_ssl_errno_dll, "SSL_shutdown")
-# Memory BIOs are only ever memcpy and realloc: they are called through a PyDLL handle, which keeps the GIL
-# (saving its release and re-acquisition, as the stdlib's MemoryBIO does); SSL_* calls release it.
-_crypto_gil = ctypes.PyDLL(_crypto_dll._name, handle=_crypto_dll._handle)
-_BIO_read, _BIO_write = _fast(_crypto_gil, "BIO_read"), _fast(_crypto_gil, "BIO_write")
-_BIO_pending = _fast(_crypto_gil, "BIO_ctrl_pending")  # size_t, but what it counts here is below 2**31
 _OPEN, _CLOSED = State.OPEN, State.CLOSED
 
 # Live SSL objects -> their buffer (weakly), for the native callbacks, which only receive the SSL pointer.
@@ -199,7 +221,7 @@ class OpenSSLBuffer(TLSBuffer):
         self._rbio = lib.BIO_new(_BIO_S_MEM)
         self._wbio = lib.BIO_new(_BIO_S_MEM)
         lib.SSL_set_bio(ssl, self._rbio, self._wbio)  # the SSL owns both BIOs from here on
-        self._c_ssl, self._c_rbio, self._c_wbio = c_void_p(ssl), c_void_p(self._rbio), c_void_p(self._wbio)
+        self._c_ssl, self._c_rbio, self._c_wbio = _pointer_arg(ssl), _pointer_arg(self._rbio), _pointer_arg(self._wbio)
         if server:
             lib.SSL_set_accept_state(ssl)
         else:
@@ -280,40 +302,52 @@ class OpenSSLBuffer(TLSBuffer):
 
     # --- application data --------------------------------------------------------------------------------
     def read(self, amt=None, buffer=None):
+        if self._state is not _OPEN or self._eof:
+            if not self._prepare_read():
+                return b"" if buffer is None else 0
+        if buffer is not None:
+            return self._read_into(buffer, amt)
+        # The common case, kept short (docs/performance.md).
+        if amt is None or amt < 0:
+            amt = _DEFAULT_READ
+        elif amt == 0:
+            return b""
+        if self._big_in and amt >= _RECORD:
+            # The last read filled a record: read this one straight into the bytes returned (one copy, not two);
+            # a shorter record is sliced out of it (the copy the scratch path makes anyway).
+            data = _new_record(None, _RECORD_SIZE_ARG)
+            count = _SSL_read(self._c_ssl, data, _RECORD)
+            if count == _RECORD:
+                return data
+            if count > 0:
+                self._big_in = False
+                return data[:count]
+        else:
+            arg, area = _scratch.area
+            count = _SSL_read(self._c_ssl, arg, amt if amt < _SCRATCH_SIZE else _SCRATCH_SIZE)
+            if count > 0:
+                if count == _RECORD and _new_bytes is not None:
+                    self._big_in = True
+                return area[:count]
+        self._read_failed(count)
+        return b""
+
+    def _prepare_read(self):
+        """read()'s slow start: finish the handshake, answer or refuse closed states, and clear the error queue
+        after EOF (an empty queue, 1.1.1, or its own error, 3.0, then tells a ragged EOF: no leftovers).
+        Returns False when read() returns empty at once."""
         if self._state is not _OPEN:
             if self._state is State.HANDSHAKING:
                 self.do_handshake()
             if self._state not in _READABLE:
                 if self._state in (State.REMOTE_CLOSED, State.BOTH_CLOSED):
-                    return b"" if buffer is None else 0
+                    return False
                 self._check_usable()
-        if self._eof:  # after EOF, an empty queue (1.1.1) or its own error (3.0) tells a ragged EOF: no leftovers
+        if self._eof:
             lib.ERR_clear_error()
-        if buffer is None:
-            if amt is None or amt < 0:
-                amt = _DEFAULT_READ
-            elif amt == 0:
-                return b""
-            if self._big_in and amt >= _RECORD:
-                # The last read filled a record: read this one straight into the bytes returned (one copy, not
-                # two); a shorter record is sliced out of it (the copy the scratch path makes anyway).
-                data = _new_record(None, _C_RECORD)
-                count = _SSL_read(self._c_ssl, data, _RECORD)
-                if count == _RECORD:
-                    return data
-                if count > 0:
-                    self._big_in = False
-                    return data[:count]
-                self._read_failed(count)
-                return b""
-            address, view = _scratch.slot
-            count = _SSL_read(self._c_ssl, address, amt if amt < _SCRATCH_SIZE else _SCRATCH_SIZE)
-            if count > 0:
-                if count == _RECORD and _new_bytes is not None:
-                    self._big_in = True
-                return view[:count].tobytes()
-            self._read_failed(count)
-            return b""
+        return True
+
+    def _read_into(self, buffer, amt):
         size = len(buffer) if amt is None or amt < 0 else min(amt, len(buffer))
         if size == 0:
             return 0
@@ -435,7 +469,9 @@ class OpenSSLBuffer(TLSBuffer):
     def process_outgoing(self, amt=None):
         if self._state is _CLOSED:
             return b""
-        if self._big_out and (amt is None or amt < 0):
+        if amt is not None and amt >= 0:
+            return self._outgoing_part(amt)
+        if self._big_out:
             # The last output was large: ask its size, and read it straight into the bytes returned.
             size = _BIO_pending(self._c_wbio)
             if size >= _BIG:
@@ -443,22 +479,26 @@ class OpenSSLBuffer(TLSBuffer):
                 _BIO_read(self._c_wbio, data, size)  # a memory BIO gives all it holds
                 return data
             self._big_out = False
-        address, view = _scratch.slot
-        if amt is None or amt < 0:
-            count = _BIO_read(self._c_wbio, address, _SCRATCH_SIZE)  # <= 0: nothing buffered
-            if count < _SCRATCH_SIZE:
-                if count >= _BIG and _new_bytes is not None:
-                    self._big_out = True
-                return view[:count].tobytes() if count > 0 else b""
-            left, chunks = -1, [view[:count].tobytes()]
-        else:
-            left, chunks = amt, []
-        while left:  # more than one scratch-full, or a bounded amount
+        arg, area = _scratch.area
+        count = _BIO_read(self._c_wbio, arg, _SCRATCH_SIZE)  # <= 0: nothing buffered
+        if count < _BIG:
+            return area[:count] if count > 0 else b""
+        if _new_bytes is not None:
+            self._big_out = True
+        if count < _SCRATCH_SIZE:
+            return area[:count]
+        return area[:count] + self._outgoing_part(-1)  # more than one scratch-full
+
+    def _outgoing_part(self, left):
+        """At most *left* bytes of the output (all of it if *left* < 0), a scratch-full at a time."""
+        arg, area = _scratch.area
+        chunks = []
+        while left:
             size = _SCRATCH_SIZE if left < 0 or left > _SCRATCH_SIZE else left
-            count = _BIO_read(self._c_wbio, address, size)
+            count = _BIO_read(self._c_wbio, arg, size)
             if count <= 0:
                 break
-            chunks.append(view[:count].tobytes())
+            chunks.append(area[:count])
             if count < size:
                 break
             if left > 0:
