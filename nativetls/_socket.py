@@ -34,6 +34,7 @@ import socket as _socket
 
 from ._compat import PY2
 from ._errors import RaggedEOF, TLSError, WantReadError, WantWriteError
+from ._state import State
 
 __all__ = ["TLSSocket"]
 
@@ -44,6 +45,7 @@ _WOULD_BLOCK = frozenset(e for e in (getattr(errno, "EAGAIN", None), getattr(err
 
 _POSIX = os.name == "posix"  # a socket BIO needs a file descriptor (Windows sockets are handles)
 _DONTWAIT = getattr(_socket, "MSG_DONTWAIT", None)
+_AFTER_HANDSHAKE = frozenset([State.OPEN, State.LOCAL_CLOSED, State.REMOTE_CLOSED, State.BOTH_CLOSED])
 _PLAIN_SOCKET = _socket.socket  # the class itself: subclasses (and monkey-patched replacements) keep the loop
 
 
@@ -404,13 +406,13 @@ class TLSSocket(object):
         buffer, self._buffer = self._buffer, None
         if buffer is not None:
             try:
-                if buffer.negotiated_tls_version is not None:
-                    if self._direct:  # best effort: a non-blocking socket that is full does not get it
+                if self._direct:  # best effort: a non-blocking socket that is full does not get it
+                    if buffer.state in _AFTER_HANDSHAKE:  # (the direct buffer's own state: no native call)
                         self._drive_direct(buffer.shutdown)
-                    else:
-                        buffer.shutdown()
-                        self._outbox += buffer.process_outgoing()
-                        self._flush_quietly_with(buffer)
+                elif buffer.negotiated_tls_version is not None:
+                    buffer.shutdown()
+                    self._outbox += buffer.process_outgoing()
+                    self._flush_quietly_with(buffer)
             except Exception:
                 pass
             if self._direct and self._sock is not None:
