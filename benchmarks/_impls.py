@@ -16,6 +16,7 @@ an adapter's call overhead would be added to every implementation alike and push
 """
 from __future__ import absolute_import, division, print_function
 
+import functools
 import socket
 import struct
 import sys
@@ -36,6 +37,61 @@ def _connect(address):
 
 def _bulk_header(op, total):
     return op + struct.pack(">Q", total)
+
+
+# --- The timed loops, shared: every implementation runs the same code around its own calls ---------------------
+
+def _bulk_loop(write, out, feed, read, count, size):
+    """count times: write *size* bytes, move the records (``feed(out())``), read until they are all in."""
+    chunk = b"x" * size
+    start = timer()
+    for _ in range(count):
+        write(chunk)
+        feed(out())
+        got = 0
+        while got < size:
+            got += len(read(READ))
+    return timer() - start
+
+
+def _latency_loop(n, connect):
+    """n times: ``connect()`` (a handshaken connection), 4-byte echo, close."""
+    start = timer()
+    for _ in range(n):
+        conn = connect()
+        conn.sendall(b"ping")
+        if conn.recv(64) != b"ping":
+            raise AssertionError("bad echo")
+        conn.close()
+    return timer() - start
+
+
+def _send_loop(conn, total):
+    """Send *total* bytes in 64 KiB ``send`` calls (the handshake is not timed), wait for the acknowledgement."""
+    conn.sendall(_bulk_header(b"S", total))
+    chunk, sent = b"x" * 65536, 0
+    start = timer()
+    send = conn.send
+    while sent < total:
+        sent += send(chunk)
+    if conn.recv(1) != b"k":
+        raise AssertionError("no acknowledgement")
+    elapsed = timer() - start
+    conn.close()
+    return elapsed
+
+
+def _recv_loop(conn, total):
+    """Receive *total* bytes with ``recv(65536)`` (the handshake is not timed)."""
+    conn.sendall(_bulk_header(b"R", total))
+    got = 0
+    recv = conn.recv
+    start = timer()
+    while got < total:
+        got += len(recv(READ))
+    elapsed = timer() - start
+    conn.close()
+    return elapsed
 
 
 class NativeTLS(object):
@@ -115,56 +171,22 @@ class NativeTLS(object):
 
     def bulk(self, count, size):
         c, s = self._established()
-        chunk = b"x" * size
-        write, out, feed, read = c.write, c.process_outgoing, s.process_incoming, s.read
-        start = timer()
-        for _ in range(count):
-            write(chunk)
-            feed(out())
-            got = 0
-            while got < size:
-                got += len(read(READ))
-        return timer() - start
+        return _bulk_loop(c.write, c.process_outgoing, s.process_incoming, s.read, count, size)
 
     def idle_pairs(self, n):
         return [self._established() for _ in range(n)]
 
+    def _connected(self, address):
+        return self.client["ecdsa", "1.3"].wrap_socket(_connect(address), "localhost")
+
     def socket_latency(self, n, address):
-        ctx = self.client["ecdsa", "1.3"]
-        start = timer()
-        for _ in range(n):
-            sock = ctx.wrap_socket(_connect(address), "localhost")
-            sock.sendall(b"ping")
-            if sock.recv(64) != b"ping":
-                raise AssertionError("bad echo")
-            sock.close()
-        return timer() - start
+        return _latency_loop(n, functools.partial(self._connected, address))
 
     def socket_send(self, total, address):
-        sock = self.client["ecdsa", "1.3"].wrap_socket(_connect(address), "localhost")
-        sock.sendall(_bulk_header(b"S", total))
-        chunk, sent = b"x" * 65536, 0
-        start = timer()
-        send = sock.send
-        while sent < total:
-            sent += send(chunk)
-        if sock.recv(1) != b"k":
-            raise AssertionError("no acknowledgement")
-        elapsed = timer() - start
-        sock.close()
-        return elapsed
+        return _send_loop(self._connected(address), total)
 
     def socket_recv(self, total, address):
-        sock = self.client["ecdsa", "1.3"].wrap_socket(_connect(address), "localhost")
-        sock.sendall(_bulk_header(b"R", total))
-        got = 0
-        recv = sock.recv
-        start = timer()
-        while got < total:
-            got += len(recv(READ))
-        elapsed = timer() - start
-        sock.close()
-        return elapsed
+        return _recv_loop(self._connected(address), total)
 
     def describe(self, kind, version):
         c, _s = self._pair(kind, version)
@@ -246,56 +268,22 @@ class Stdlib(object):
 
     def bulk(self, count, size):
         c, s, c_out, s_in = self._established()
-        chunk = b"x" * size
-        write, out, feed, read = c.write, c_out.read, s_in.write, s.read
-        start = timer()
-        for _ in range(count):
-            write(chunk)
-            feed(out())
-            got = 0
-            while got < size:
-                got += len(read(READ))
-        return timer() - start
+        return _bulk_loop(c.write, c_out.read, s_in.write, s.read, count, size)
 
     def idle_pairs(self, n):
         return [self._established() for _ in range(n)]
 
+    def _connected(self, address):
+        return self.client["ecdsa", "1.3"].wrap_socket(_connect(address), server_hostname="localhost")
+
     def socket_latency(self, n, address):
-        ctx = self.client["ecdsa", "1.3"]
-        start = timer()
-        for _ in range(n):
-            sock = ctx.wrap_socket(_connect(address), server_hostname="localhost")
-            sock.sendall(b"ping")
-            if sock.recv(64) != b"ping":
-                raise AssertionError("bad echo")
-            sock.close()
-        return timer() - start
+        return _latency_loop(n, functools.partial(self._connected, address))
 
     def socket_send(self, total, address):
-        sock = self.client["ecdsa", "1.3"].wrap_socket(_connect(address), server_hostname="localhost")
-        sock.sendall(_bulk_header(b"S", total))
-        chunk, sent = b"x" * 65536, 0
-        start = timer()
-        send = sock.send
-        while sent < total:
-            sent += send(chunk)
-        if sock.recv(1) != b"k":
-            raise AssertionError("no acknowledgement")
-        elapsed = timer() - start
-        sock.close()
-        return elapsed
+        return _send_loop(self._connected(address), total)
 
     def socket_recv(self, total, address):
-        sock = self.client["ecdsa", "1.3"].wrap_socket(_connect(address), server_hostname="localhost")
-        sock.sendall(_bulk_header(b"R", total))
-        got = 0
-        recv = sock.recv
-        start = timer()
-        while got < total:
-            got += len(recv(READ))
-        elapsed = timer() - start
-        sock.close()
-        return elapsed
+        return _recv_loop(self._connected(address), total)
 
     def describe(self, kind, version):
         c = self._pair(kind, version)[0]
@@ -417,17 +405,8 @@ class PyOpenSSL(object):
         return elapsed
 
     def bulk(self, count, size):
-        c, s = self._established()
-        chunk = b"x" * size
-        write, out, feed, read = c.sendall, c.bio_read, s.bio_write, s.recv  # send() is partial (16 KiB)
-        start = timer()
-        for _ in range(count):
-            write(chunk)
-            feed(out(NET))
-            got = 0
-            while got < size:
-                got += len(read(READ))
-        return timer() - start
+        c, s = self._established()  # sendall: send() is partial (16 KiB)
+        return _bulk_loop(c.sendall, functools.partial(c.bio_read, NET), s.bio_write, s.recv, count, size)
 
     def idle_pairs(self, n):
         return [self._established() for _ in range(n)]
@@ -438,41 +417,13 @@ class PyOpenSSL(object):
         return conn
 
     def socket_latency(self, n, address):
-        connected = self._connected
-        start = timer()
-        for _ in range(n):
-            conn = connected(address)
-            conn.sendall(b"ping")
-            if conn.recv(64) != b"ping":
-                raise AssertionError("bad echo")
-            conn.close()
-        return timer() - start
+        return _latency_loop(n, functools.partial(self._connected, address))
 
     def socket_send(self, total, address):
-        conn = self._connected(address)
-        conn.sendall(_bulk_header(b"S", total))
-        chunk, sent = b"x" * 65536, 0
-        start = timer()
-        send = conn.send
-        while sent < total:
-            sent += send(chunk)
-        if conn.recv(1) != b"k":
-            raise AssertionError("no acknowledgement")
-        elapsed = timer() - start
-        conn.close()
-        return elapsed
+        return _send_loop(self._connected(address), total)
 
     def socket_recv(self, total, address):
-        conn = self._connected(address)
-        conn.sendall(_bulk_header(b"R", total))
-        got = 0
-        recv = conn.recv
-        start = timer()
-        while got < total:
-            got += len(recv(READ))
-        elapsed = timer() - start
-        conn.close()
-        return elapsed
+        return _recv_loop(self._connected(address), total)
 
     def describe(self, kind, version):
         c, _s = self._pair(kind, version)
