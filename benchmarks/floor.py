@@ -15,6 +15,8 @@ TLS 1.3 pair per implementation, by process CPU time:
 * ``bare ctypes``: the same four native calls through the very function objects nativetls uses, with nothing
   around them: no state checks, no error handling, no size handling. No binding can do less per round trip with
   ctypes, so its ratio to ``ssl`` is the most a ctypes binding can reach on this machine and interpreter.
+* ``bare methods``: the same, each call inside a one-line Python method of an object (as any Python class with
+  four methods must have): the floor of a TLSBuffer written in Python over ctypes, before any check.
 
 The report gives, per write size, each one's median time per round trip and the median of same-round ratios to
 ``ssl``. It needs ``cryptography`` (certificates) and Python 3 (``MemoryBIO``), and measures the libssl that
@@ -62,6 +64,40 @@ def _bare_loop(nativetls_impl):
     return bulk
 
 
+def _bare_methods_loop(nativetls_impl):
+    """As _bare_loop, each native call inside a one-line method (the four steps of the sans-IO API)."""
+    from nativetls._openssl import _buffer as B
+    c, s = nativetls_impl._established()
+
+    class Bare(object):
+        __slots__ = ("ssl", "rbio", "wbio")
+
+        def __init__(self, buffer):
+            self.ssl, self.rbio, self.wbio = buffer._c_ssl, buffer._c_rbio, buffer._c_wbio
+
+        def write(self, data):
+            return B._SSL_write(self.ssl, data, len(data))
+
+        def process_outgoing(self):
+            arg, area = B._scratch.area
+            return area[:B._BIO_read(self.wbio, arg, B._SCRATCH_SIZE)]
+
+        def process_incoming(self, data):
+            B._BIO_write(self.rbio, data, len(data))
+
+        def read(self, amt):
+            arg, area = B._scratch.area
+            return area[:B._SSL_read(self.ssl, arg, amt)]
+
+    client, server = Bare(c), Bare(s)
+
+    def bulk(count, size):
+        return _impls._bulk_loop(client.write, client.process_outgoing, server.process_incoming, server.read,
+                                 count, size)
+    bulk.pair = (c, s)
+    return bulk
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="1024,16384", help="write sizes in bytes, comma-separated")
@@ -73,8 +109,8 @@ def main(argv=None):
     _impls.timer = time.process_time
     certs = make_certificates(tempfile.mkdtemp(prefix="nativetls-floor-"))
     nt, ssl_impl = _impls.NativeTLS(certs), _impls.Stdlib(certs)
-    bare = _bare_loop(nt)
-    impls = [("ssl", ssl_impl.bulk), ("nativetls", nt.bulk), ("bare ctypes", bare)]
+    impls = [("ssl", ssl_impl.bulk), ("nativetls", nt.bulk), ("bare ctypes", _bare_loop(nt)),
+             ("bare methods", _bare_methods_loop(nt))]
     rounds = 1 if args.smoke else args.rounds
     print("in-memory round trip floor: Python %s, %s" % (sys.version.split()[0], nt.description))
     print("%-7s %-12s %12s %10s" % ("write", "impl", "us/round", "vs ssl"))
@@ -83,7 +119,7 @@ def main(argv=None):
         times = dict((name, []) for name, _f in impls)
         ratios = dict((name, []) for name, _f in impls)
         for number in range(rounds):
-            order = impls[number % 3:] + impls[:number % 3]
+            order = impls[number % len(impls):] + impls[:number % len(impls)]
             got = dict((name, min(f(count, size) for _ in range(3)) / count) for name, f in order)
             for name, _f in impls:
                 times[name].append(got[name])
