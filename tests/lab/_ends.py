@@ -18,17 +18,17 @@ import nativetls
 __all__ = ["NativeEnd", "StdlibEnd", "HAVE_SSLOBJECT", "stdlib_contexts"]
 
 
-class NativeEnd(object):
-    name = "nativetls"
+class _End(object):
+    """What both ends share; a subclass sets ``obj`` and the exceptions that mean "no bytes yet"."""
 
-    def __init__(self, buffer):
-        self.obj = buffer
+    waiting = ()  # raised by do_handshake()/read() when they want bytes from the peer
+    finished = ()  # raised by read() after the peer's close_notify (the stdlib's SSLZeroReturnError)
 
     def step(self):
         try:
             self.obj.do_handshake()
             return True
-        except nativetls.WantReadError:
+        except self.waiting:
             return False
 
     def write(self, data):
@@ -39,12 +39,20 @@ class NativeEnd(object):
         while True:
             try:
                 data = self.obj.read(65536)
-            except nativetls.WantReadError:
+            except self.waiting + self.finished:
                 break
             if not data:
                 break
             out.append(data)
         return b"".join(out)
+
+
+class NativeEnd(_End):
+    name = "nativetls"
+    waiting = (nativetls.WantReadError,)
+
+    def __init__(self, buffer):
+        self.obj = buffer
 
     def outgoing(self):
         return self.obj.process_outgoing()
@@ -53,36 +61,13 @@ class NativeEnd(object):
         self.obj.process_incoming(data)
 
 
-class StdlibEnd(object):
+class StdlibEnd(_End):
     name = "stdlib"
 
     def __init__(self, context, server_side, server_hostname=None):
+        self.waiting, self.finished = (ssl.SSLWantReadError,), (ssl.SSLZeroReturnError,)
         self.inbio, self.outbio = ssl.MemoryBIO(), ssl.MemoryBIO()
         self.obj = context.wrap_bio(self.inbio, self.outbio, server_side=server_side, server_hostname=server_hostname)
-
-    def step(self):
-        try:
-            self.obj.do_handshake()
-            return True
-        except ssl.SSLWantReadError:
-            return False
-
-    def write(self, data):
-        return self.obj.write(data)
-
-    def drain(self):
-        out = []
-        while True:
-            try:
-                data = self.obj.read(65536)
-            except ssl.SSLWantReadError:
-                break
-            except ssl.SSLZeroReturnError:
-                break
-            if not data:
-                break
-            out.append(data)
-        return b"".join(out)
 
     def outgoing(self):
         return self.outbio.read()
