@@ -54,6 +54,30 @@ def _bulk_loop(write, out, feed, read, count, size):
     return timer() - start
 
 
+def _handshake_loop(c, s, c_out, s_in, s_out, c_in, want_read):
+    """Drive a client/server pair's handshakes over an in-memory wire (``c_out()`` -> ``s_in(data)``, and back)."""
+    c_done = s_done = False
+    while not (c_done and s_done):
+        if not c_done:
+            try:
+                c.do_handshake()
+                c_done = True
+            except want_read:
+                pass
+        data = c_out()
+        if data:
+            s_in(data)
+        if not s_done:
+            try:
+                s.do_handshake()
+                s_done = True
+            except want_read:
+                pass
+        data = s_out()
+        if data:
+            c_in(data)
+
+
 def _latency_loop(n, connect):
     """n times: ``connect()`` (a handshaken connection), 4-byte echo, close."""
     start = timer()
@@ -119,29 +143,10 @@ class NativeTLS(object):
         self.sessions = {}
 
     def _pair(self, kind, version, session=None):
-        WantRead = self.mod.WantReadError
         c = self.client[kind, version].wrap_buffers("localhost", session=session)
         s = self.server[kind, version].wrap_buffers()
-        c_done = s_done = False
-        while not (c_done and s_done):
-            if not c_done:
-                try:
-                    c.do_handshake()
-                    c_done = True
-                except WantRead:
-                    pass
-            data = c.process_outgoing()
-            if data:
-                s.process_incoming(data)
-            if not s_done:
-                try:
-                    s.do_handshake()
-                    s_done = True
-                except WantRead:
-                    pass
-            data = s.process_outgoing()
-            if data:
-                c.process_incoming(data)
+        _handshake_loop(c, s, c.process_outgoing, s.process_incoming, s.process_outgoing, c.process_incoming,
+                        self.mod.WantReadError)
         return c, s
 
     def _established(self, kind="ecdsa", version="1.3"):
@@ -216,30 +221,10 @@ class Stdlib(object):
 
     def _pair(self, kind, version, session=None):
         ssl = self.ssl
-        WantRead = ssl.SSLWantReadError
         c_in, c_out, s_in, s_out = ssl.MemoryBIO(), ssl.MemoryBIO(), ssl.MemoryBIO(), ssl.MemoryBIO()
         c = self.client[kind, version].wrap_bio(c_in, c_out, server_hostname="localhost", session=session)
         s = self.server[kind, version].wrap_bio(s_in, s_out, server_side=True)
-        c_done = s_done = False
-        while not (c_done and s_done):
-            if not c_done:
-                try:
-                    c.do_handshake()
-                    c_done = True
-                except WantRead:
-                    pass
-            data = c_out.read()
-            if data:
-                s_in.write(data)
-            if not s_done:
-                try:
-                    s.do_handshake()
-                    s_done = True
-                except WantRead:
-                    pass
-            data = s_out.read()
-            if data:
-                c_in.write(data)
+        _handshake_loop(c, s, c_out.read, s_in.write, s_out.read, c_in.write, ssl.SSLWantReadError)
         return c, s, c_out, s_in
 
     def _established(self, kind="ecdsa", version="1.3"):
@@ -345,33 +330,19 @@ class PyOpenSSL(object):
 
     def _pair(self, kind, version, session=None):
         SSL = self.SSL
-        WantRead = SSL.WantReadError
         c = self._client(self.client[kind, version], session=session)
         s = SSL.Connection(self.server[kind, version], None)
         s.set_accept_state()
-        c_done = s_done = False
-        while not (c_done and s_done):
-            if not c_done:
-                try:
-                    c.do_handshake()
-                    c_done = True
-                except WantRead:
-                    pass
-            try:
-                s.bio_write(c.bio_read(NET))
-            except WantRead:
-                pass
-            if not s_done:
-                try:
-                    s.do_handshake()
-                    s_done = True
-                except WantRead:
-                    pass
-            try:
-                c.bio_write(s.bio_read(NET))
-            except WantRead:
-                pass
+        _handshake_loop(c, s, functools.partial(self._take, c), s.bio_write, functools.partial(self._take, s),
+                        c.bio_write, SSL.WantReadError)
         return c, s
+
+    def _take(self, conn):
+        """What *conn* has to send (its bio_read raises WantReadError when that is nothing)."""
+        try:
+            return conn.bio_read(NET)
+        except self.SSL.WantReadError:
+            return b""
 
     def _established(self, kind="ecdsa", version="1.3"):
         c, s = self._pair(kind, version)
