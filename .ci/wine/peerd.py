@@ -12,6 +12,12 @@ Python) makes the suite's PKI with ``tests/_certs.py`` and starts ``openssl s_se
                                                     -> {"path": "/tmp/.../client.p12"} (leaf, intermediates, key)
     {"op": "encrypted_key", "cert": "client", "password": "pw", "traditional": false}
                                                     -> {"path": ...} (PKCS#8 AES-256, or Proc-Type: 4,ENCRYPTED)
+    {"op": "edge_key", "shape": "d"}                -> {"cert": ..., "key": ..., "chain": ..., "fullchain": ...}
+                                                    a leaf under the intermediate (CN "nativetls test client",
+                                                    clientAuth and serverAuth, SAN client.example, localhost) whose
+                                                    RSA key has a shape Wine's PFXImportCertStore damages: "d" or
+                                                    "crt" (that value nine or more bits shorter than its nominal
+                                                    width), "e3" (public exponent 3); one per shape and session
     {"op": "output", "id": 1}                       -> {"output": "..."}
     {"op": "s_client", "port": 4433, "args": ["-CAfile", "ca"], "input": "hello\n"}    (pki names in args become
                                                     their PEM paths) -> {"id": 2}, runs in the background
@@ -48,6 +54,7 @@ class Daemon(object):
         self.pki = _certs.StandardPKI(self.dir)
         self.peers = {}
         self.jobs = {}
+        self.edge = {}
         self.next_id = 1
 
     def handle(self, request):
@@ -70,6 +77,10 @@ class Daemon(object):
         if op == "encrypted_key":
             cred = self.pki[request["cert"]]
             return {"path": cred.encrypted_key_path(request["password"], request.get("traditional", False))}
+        if op == "edge_key":
+            cred = self.edge_credential(request["shape"])
+            return {"cert": cred.cert_path, "key": cred.key_path, "chain": cred.chain_path,
+                    "fullchain": cred.fullchain_path}
         if op == "s_client":
             args = [self._pki_path(arg) for arg in request.get("args", [])]
             return {"id": self._background(lambda: self._s_client(request["port"], args, request.get("input", "")))}
@@ -160,11 +171,54 @@ class Daemon(object):
             handle.write(blob)
         return path
 
+    def edge_credential(self, shape):
+        """A client and server leaf whose key has *shape* (see the module docstring), made once per session."""
+        if shape not in self.edge:
+            from cryptography import x509
+            factory, issuer = self.pki.factory, self.pki.intermediate
+            extensions = [
+                (x509.BasicConstraints(ca=False, path_length=None), True),
+                (factory._key_usage(ca=False, key_encipherment=True), True),
+                (x509.ExtendedKeyUsage([_certs._EKUS["client"], _certs._EKUS["server"]]), False),
+                (x509.SubjectAlternativeName([x509.DNSName("client.example"), x509.DNSName("localhost")]), False),
+            ]
+            # CertFactory.leaf makes its own key; _build takes one.
+            self.edge[shape] = factory._build(factory._name("nativetls test client"), issuer, edge_key(shape),
+                                              extensions, "sha256", None, None, "edge-" + shape)
+        return self.edge[shape]
+
     def close(self):
         for context, _peer in self.peers.values():
             context.__exit__(None, None, None)
         self.peers.clear()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _short(value, nominal_bits):
+    """Whether *value* has nine or more leading zero bits at *nominal_bits*: GnuTLS then hands Wine fewer bytes
+    than the nominal width (it adds one only for a set top bit), and Wine's PKCS#12 import stops copying there."""
+    return value.bit_length() <= nominal_bits - 9
+
+
+def edge_key(shape, bits=2048, tries=2000):
+    """An RSA key that Wine's PFXImportCertStore imports damaged unless nativetls repairs it
+    (nativetls/_win/_keyblob.py): "d", a private exponent short of its nominal width; "crt", a CRT value (dP, dQ or
+    qInv, p and q taken in either order) short of its width; "e3", public exponent 3 (Wine writes 65537)."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    if shape == "e3":
+        return rsa.generate_private_key(3, bits)
+    for _ in range(tries):
+        key = rsa.generate_private_key(65537, bits)
+        numbers = key.private_numbers()
+        if shape == "d":
+            if _short(numbers.d, bits):
+                return key
+            continue
+        for p, q in ((numbers.p, numbers.q), (numbers.q, numbers.p)):
+            dp, dq, qinv = numbers.d % (p - 1), numbers.d % (q - 1), rsa.rsa_crt_iqmp(p, q)
+            if any(_short(value, bits // 2) for value in (dp, dq, qinv)):
+                return rsa.RSAPrivateNumbers(p, q, numbers.d, dp, dq, qinv, numbers.public_numbers).private_key()
+    raise RuntimeError("no %r key in %d tries" % (shape, tries))
 
 
 def main(port_file):

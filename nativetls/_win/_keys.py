@@ -21,6 +21,14 @@ point the leaf's ``CERT_KEY_PROV_INFO_PROP_ID`` at it, and empty the default con
 made by asking the provider which container is its default, not by detecting Wine; Windows never gives an
 imported key the default container, so nothing moves there.
 
+The key is checked as it moves: Wine's PFXImportCertStore damages about one RSA key in 25 (a value shorter than its
+nominal width ends its copy into the key blob early, and the rest of the blob is uninitialised heap memory; see
+``_keyblob``), so the exported blob is compared with the certificate's public key and its private values are
+recomputed from n, e, p and q when they do not belong to it, before the key goes into its own container.
+
+Imports are serialised (``_IMPORT_LOCK``): the default container is one per user, shared by every import in the
+process, so two threads importing at once could each move the other's key.
+
 Under Wine the key is imported with ``PKCS12_NO_PERSIST_KEY`` (it lands in the default container all the same, and
 is moved as above). ``CRYPT_EXPORTABLE`` is set because Wine's SChannel (GnuTLS underneath) exports the key to
 use it, and because moving it needs that; the key is already in this process's memory as PEM, so exportability
@@ -29,11 +37,13 @@ grants nothing new. (Both modes run under Wine in ``tests/win/test_schannel_clie
 from __future__ import absolute_import, division, print_function, unicode_literals
 
 import ctypes
+import threading
 import uuid
 from ctypes import byref
 
 from .._errors import ConfigurationError
 from . import _crypt32 as C
+from . import _keyblob
 from ._lowlevel import CertContext, CertStore, cert_der, crypt32, public_error
 from ._pkcs12 import build_pfx, leaf_order, mac_verifies, random_password
 from ._types import NativeError, Win32Error
@@ -44,6 +54,9 @@ _PERSISTED_FLAGS = C.CRYPT_EXPORTABLE | C.CRYPT_USER_KEYSET
 _EPHEMERAL_FLAGS = C.CRYPT_EXPORTABLE | C.PKCS12_NO_PERSIST_KEY
 
 ERROR_INVALID_PASSWORD = 86  # winerror.h; PFXImportCertStore's GetLastError() for a MAC that does not verify
+
+# Held from PFXImportCertStore until the key has left the provider's default container (see the module docstring).
+_IMPORT_LOCK = threading.Lock()
 
 
 def persist_keys():
@@ -165,12 +178,13 @@ def _export_private_key(prov, spec):
 
 
 def _own_container(pcert):
-    """Move the certificate's CryptoAPI key out of its provider's default container into a fresh one of its own
-    (see the module docstring). Returns the new container's ``_key_prov_info`` tuple, or None when nothing had to
-    move (a CNG key, or a key that already has a container of its own).
+    """Move the certificate's CryptoAPI key out of its provider's default container into a fresh one of its own,
+    repairing it on the way (see the module docstring). Returns the new container's ``_key_prov_info`` tuple, or
+    None when nothing had to move (a CNG key, or a key that already has a container of its own).
 
     Raises:
         NativeError: the key could not be exported or imported.
+        ValueError: the imported key is damaged beyond repair, or is not the certificate's key.
     """
     from . import _advapi32 as A
     lib = A.load()
@@ -201,22 +215,41 @@ def _own_container(pcert):
         if caller_frees.value:
             lib.CryptReleaseContext(prov.value, 0)
     name = "nativetls-%s" % uuid.uuid4()
-    target = C.HCRYPTPROV()
     try:
-        lib.CryptAcquireContextW(byref(target), name, provider, prov_type, A.CRYPT_NEWKEYSET | A.CRYPT_SILENT)
-        try:
-            key = ctypes.c_size_t()
-            lib.CryptImportKey(target.value, blob, size, 0, C.CRYPT_EXPORTABLE, byref(key))
-            lib.CryptDestroyKey(key.value)
-        finally:
-            lib.CryptReleaseContext(target.value, 0)
+        _repair(blob, size, pcert)
+        _import_key(lib, name, provider, prov_type, blob, size)
     finally:
         ctypes.memset(blob, 0, size)
+        # The key left behind in the shared default container is ours (the import put it there): remove it.
+        delete_key((container, provider, prov_type, 0))
     info = (name, provider, prov_type, 0)
     _set_key_prov_info(pcert, info, spec_value)
-    # The key left behind in the shared default container is ours (the import put it there): remove it.
-    delete_key((container, provider, prov_type, 0))
     return info
+
+
+def _repair(blob, size, pcert):
+    """Check an exported RSA PRIVATEKEYBLOB (a ctypes buffer of *size* bytes) against the certificate's public key
+    and, if the import damaged it, rewrite it in place (``_keyblob.repaired``; ValueError if it cannot be)."""
+    public = _keyblob.rsa_public_numbers(cert_der(pcert))
+    if public is None:  # not an RSA certificate: nothing this check knows how to read
+        return
+    fixed = _keyblob.repaired(ctypes.string_at(blob, size), public)
+    if fixed is not None:
+        ctypes.memmove(blob, fixed, size)
+
+
+def _import_key(lib, name, provider, prov_type, blob, size):
+    """Create the key container *name* and import the PRIVATEKEYBLOB into it (exportable: see the module
+    docstring)."""
+    from . import _advapi32 as A
+    target = C.HCRYPTPROV()
+    lib.CryptAcquireContextW(byref(target), name, provider, prov_type, A.CRYPT_NEWKEYSET | A.CRYPT_SILENT)
+    try:
+        key = ctypes.c_size_t()
+        lib.CryptImportKey(target.value, blob, size, 0, C.CRYPT_EXPORTABLE, byref(key))
+        lib.CryptDestroyKey(key.value)
+    finally:
+        lib.CryptReleaseContext(target.value, 0)
 
 
 def _set_key_prov_info(pcert, info, spec):
@@ -322,6 +355,25 @@ class LocalCredential(object):
         blob = C.CRYPT_DATA_BLOB(len(pfx), ctypes.cast(buf, ctypes.POINTER(ctypes.c_uint8)))
         if not crypt32().PFXIsPFXBlob(byref(blob)):
             raise ConfigurationError("%s is not a PKCS#12 (PFX) blob" % what)
+        with _IMPORT_LOCK:
+            store, leaf = cls._import_store(blob, password, leaf_der, what, persist)
+            try:
+                moved = _own_container(leaf.handle)
+            except (NativeError, ValueError) as exc:
+                leaf.close()
+                store.close()
+                if isinstance(exc, ValueError):
+                    raise ConfigurationError("%s was not imported intact by this system's PFXImportCertStore: %s"
+                                             % (what, exc))
+                raise public_error(exc, "%s could not be moved into a key container of its own" % what,
+                                   ConfigurationError)
+        if moved is not None:
+            return cls(store, leaf, moved)
+        return cls(store, leaf, _key_prov_info(leaf.handle) if persist else None)
+
+    @staticmethod
+    def _import_store(blob, password, leaf_der, what, persist):
+        """PFXImportCertStore: the new memory store and the leaf (both owned by the caller)."""
         try:
             store = CertStore(crypt32().PFXImportCertStore(
                 byref(blob), password or "", _PERSISTED_FLAGS if persist else _EPHEMERAL_FLAGS))
@@ -335,16 +387,7 @@ class LocalCredential(object):
         if leaf is None:
             store.close()
             raise ConfigurationError("%s holds no certificate with its private key" % what)
-        try:
-            moved = _own_container(leaf.handle)
-        except NativeError as exc:
-            leaf.close()
-            store.close()
-            raise public_error(exc, "%s could not be moved into a key container of its own" % what,
-                               ConfigurationError)
-        if moved is not None:
-            return cls(store, leaf, moved)
-        return cls(store, leaf, _key_prov_info(leaf.handle) if persist else None)
+        return store, leaf
 
     def close(self):
         """Free the leaf, the store and delete the persisted key (idempotent)."""

@@ -11,6 +11,7 @@ leaf's *issuer* is among the CA names the server sent. So the servers here trust
 """
 from __future__ import absolute_import, division, print_function, unicode_literals
 
+import binascii
 import ctypes
 
 import pytest
@@ -181,6 +182,72 @@ def test_each_key_has_its_own_container(backend, pki):
         first.close()
 
 
+def test_imports_from_several_threads(backend, pki):
+    """Keys imported by several threads at once each stay their certificate's: under Wine every import goes through
+    the one default container, so nativetls serialises the import and the move (``_keys._IMPORT_LOCK``)."""
+    import threading
+    from nativetls._win._keys import LocalCredential
+    chains = [SigningChain.from_pem_files(pki["server"].fullchain, pki["server"].key), _chain(pki)] * 4
+    results, start = [None] * len(chains), threading.Event()
+
+    def work(index):
+        start.wait()
+        try:
+            local = LocalCredential.from_signing_chain(chains[index])
+            try:
+                results[index] = _key_matches_certificate(local)
+            finally:
+                local.close()
+        except BaseException as exc:  # re-raised below (pytest.skip for a CNG key included)
+            results[index] = exc
+
+    threads = [threading.Thread(target=work, args=(index,)) for index in range(len(chains))]
+    for thread in threads:
+        thread.start()
+    start.set()
+    for thread in threads:
+        thread.join(60)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    assert results == [True] * len(chains)
+
+
+def _edge_chain(pki, peerd, shape):
+    """The SigningChain of peerd's leaf whose RSA key has *shape* ("d", "crt", "e3"; see peerd's ``edge_key``): a
+    key that Wine's PFXImportCertStore imports damaged, which nativetls must repair."""
+    from conftest import windows_path
+    files = peerd.request(op="edge_key", shape=shape)
+    return SigningChain((Certificate.from_file(windows_path(files["cert"])),
+                         PrivateKey.from_file(windows_path(files["key"]))),
+                        [Certificate.from_file(pki["intermediate"].cert)])
+
+
+EDGE_SHAPES = pytest.mark.parametrize("shape", ["d", "crt", "e3"], ids=["short-d", "short-crt", "exponent-3"])
+
+
+@EDGE_SHAPES
+def test_keys_the_import_damages_are_repaired(backend, pki, peerd, shape):
+    """Wine's PFXImportCertStore stops copying a key into its key blob at the first value shorter than its
+    nominal width, leaving the rest of the blob (up to d) uninitialised, and writes 65537 as the public exponent
+    whatever the key's is (``nativetls._win._keyblob``). The key nativetls links to the certificate is whole all
+    the same."""
+    from nativetls._win._keys import LocalCredential
+    for persist in (False, True):
+        local = LocalCredential.from_signing_chain(_edge_chain(pki, peerd, shape), persist=persist)
+        try:
+            assert _key_matches_certificate(local)
+        finally:
+            local.close()
+
+
+@EDGE_SHAPES
+def test_client_certificate_with_a_key_the_import_damages(backend, pki, peerd, openssl_server, shape):
+    """The handshake signs with such a key (before the repair, GnuTLS under Wine's SChannel failed: "Public key
+    signing has failed", SEC_E_INTERNAL_ERROR from InitializeSecurityContextW)."""
+    _connect_and_check(backend, pki, _server(openssl_server), certificate_chain=_edge_chain(pki, peerd, shape))
+
+
 def test_no_certificate_when_the_server_requires_one(backend, pki, openssl_server):
     peer = _server(openssl_server)
     with pytest.raises(TLSError):
@@ -225,9 +292,24 @@ def _container_exists(info):
     return True
 
 
+def _blob_numbers(data):
+    """The numbers of an RSA PRIVATEKEYBLOB: BLOBHEADER (8 bytes), RSAPUBKEY (magic, bitlen, pubexp: 12), then
+    little-endian n (bitlen/8 bytes), p, q, dP, dQ, qInv (bitlen/16 each) and d (bitlen/8)."""
+    def number(chunk):
+        return int(binascii.hexlify(bytes(bytearray(reversed(bytearray(chunk))))), 16)
+    bitlen = number(data[12:16])
+    numbers, offset = {"e": number(data[16:20])}, 20
+    for name, size in (("n", bitlen // 8), ("p", bitlen // 16), ("q", bitlen // 16), ("dp", bitlen // 16),
+                       ("dq", bitlen // 16), ("qinv", bitlen // 16), ("d", bitlen // 8)):
+        numbers[name] = number(data[offset:offset + size])
+        offset += size
+    return numbers
+
+
 def _key_matches_certificate(local):
-    """Whether the private key linked to the LocalCredential's leaf is the leaf's key: its exported public part
-    (the RSA modulus of a PRIVATEKEYBLOB) matches the certificate's."""
+    """Whether the private key linked to the LocalCredential's leaf is the leaf's key, whole: its exported
+    PRIVATEKEYBLOB has the certificate's modulus and public exponent, primes whose product is the modulus, and
+    private values that belong to them (a signature made with d, and with the CRT values, verifies)."""
     from asn1crypto import x509
     from nativetls._win import _advapi32 as A
     from nativetls._win import _crypt32 as C
@@ -244,9 +326,13 @@ def _key_matches_certificate(local):
     finally:
         if free.value:
             A.load().CryptReleaseContext(prov.value, 0)
-    data = bytes(bytearray(blob[:size]))
-    # BLOBHEADER (8) + RSAPUBKEY (magic, bitlen, pubexp: 12) + modulus (little-endian, bitlen / 8 bytes)
-    bitlen = int.from_bytes(data[12:16], "little")
-    modulus = int.from_bytes(data[20:20 + bitlen // 8], "little")
-    public = x509.Certificate.load(local.leaf.der()).public_key
-    return public["public_key"].parsed["modulus"].native == modulus
+    k = _blob_numbers(bytes(bytearray(blob[:size])))
+    public = x509.Certificate.load(local.leaf.der()).public_key["public_key"].parsed
+    n, e = public["modulus"].native, public["public_exponent"].native
+    if (k["n"], k["e"]) != (n, e) or k["p"] * k["q"] != n:
+        return False
+    message = 0x6e6174697665746c73  # "nativetls"
+    with_d = pow(message, k["d"], n)
+    m1, m2 = pow(message, k["dp"], k["p"]), pow(message, k["dq"], k["q"])
+    with_crt = m2 + k["q"] * (k["qinv"] * (m1 - m2) % k["p"])
+    return pow(with_d, e, n) == message and pow(with_crt, e, n) == message

@@ -88,6 +88,20 @@ def test_in_memory_handshake_data_and_close(backend, pki):
     assert client.read() == b""
 
 
+@pytest.mark.parametrize("shape", ["d", "crt", "e3"], ids=["short-d", "short-crt", "exponent-3"])
+def test_server_key_the_import_damages(backend, pki, peerd, shape):
+    """A server key that Wine's PFXImportCertStore imports damaged (``nativetls._win._keyblob``; before the repair:
+    "Public key signing has failed" in GnuTLS, SEC_E_INTERNAL_ERROR from AcceptSecurityContext)."""
+    from test_schannel_client_auth import _edge_chain
+    chain = _edge_chain(pki, peerd, shape)
+    server = backend.server_context(TLSConfiguration(certificate_chain=chain)).wrap_buffers()
+    client = client_context(backend, pki).wrap_buffers("localhost")
+    _tls.handshake(client, server)
+    client.write(b"ping")
+    _tls.pump(client, server)
+    assert server.read(100) == b"ping"
+
+
 def test_alpn_without_overlap_is_no_alpn(backend, pki):
     server = server_context(backend, pki, inner_protocols=[b"h2"]).wrap_buffers()
     client = client_context(backend, pki, inner_protocols=[b"http/1.1"]).wrap_buffers("localhost")
