@@ -114,7 +114,8 @@ def _pointer_arg(address):
     A ``c_void_p`` argument costs an allocation per call (ctypes asks it for a fresh parameter object); the
     object ``byref(obj, offset)`` returns is such a parameter object already (type code ``'P'``, value: obj's
     address plus offset), so the call copies its value and allocates nothing. It is made once per native object
-    and must not outlive it (the buffer drops its arguments when it frees its SSL).
+    and must not be used once that is freed: every call passing a buffer's arguments comes after the buffer's
+    state check, and a buffer that freed its SSL is CLOSED.
     """
     return byref(_ANCHOR, address - _ANCHOR_ADDRESS)
 
@@ -172,7 +173,7 @@ def _bytes_maker():
 
 
 _new_bytes = _bytes_maker()
-if _new_bytes is not None:  # the same function without argtypes, for one fixed size given as a c_ssize_t
+if _new_bytes is not None:  # the same function without argtypes, for one fixed size (_RECORD_SIZE_ARG)
     _new_record = ctypes.pythonapi._FuncPtr((_new_bytes.__name__, ctypes.pythonapi))
     _new_record.restype = ctypes.py_object
     _RECORD_SIZE_ARG = _pointer_arg(_RECORD)  # a Py_ssize_t argument, passed as the machine word it is
@@ -327,9 +328,9 @@ class OpenSSLBuffer(TLSBuffer):
             arg, area = _scratch.area
             count = _SSL_read(self._c_ssl, arg, amt if amt < _SCRATCH_SIZE else _SCRATCH_SIZE)
             if count > 0:
-                if count == _RECORD and _new_bytes is not None:
-                    self._big_in = True
+                if count == _RECORD:
                     self._keep_buffers()
+                    self._big_in = _new_bytes is not None
                 return area[:count]
         self._read_failed(count)
         return b""
@@ -407,7 +408,7 @@ class OpenSSLBuffer(TLSBuffer):
         size = len(data)
         if not size:
             return 0
-        if size >= _RECORD and not self._kept:
+        if size >= _RECORD:
             self._keep_buffers()
         written = _SSL_write(self._c_ssl, data, size)
         if written > 0:
@@ -499,9 +500,8 @@ class OpenSSLBuffer(TLSBuffer):
         count = _BIO_read(self._c_wbio, arg, _SCRATCH_SIZE)  # <= 0: nothing buffered
         if count < _BIG:
             return area[:count] if count > 0 else b""
-        if _new_bytes is not None:
-            self._big_out = True
-            self._keep_buffers()
+        self._keep_buffers()
+        self._big_out = _new_bytes is not None
         if count < _SCRATCH_SIZE:
             return area[:count]
         return area[:count] + self._outgoing_part(-1)  # more than one scratch-full
