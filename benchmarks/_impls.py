@@ -118,7 +118,24 @@ def _recv_loop(conn, total):
     return elapsed
 
 
-class NativeTLS(object):
+class _Implementation(object):
+    """The rows every implementation runs the same way, given its ``_established()`` (an in-memory pair) and
+    ``_connected(address)`` (a handshaken client socket)."""
+
+    def idle_pairs(self, n):
+        return [self._established() for _ in range(n)]
+
+    def socket_latency(self, n, address):
+        return _latency_loop(n, functools.partial(self._connected, address))
+
+    def socket_send(self, total, address):
+        return _send_loop(self._connected(address), total)
+
+    def socket_recv(self, total, address):
+        return _recv_loop(self._connected(address), total)
+
+
+class NativeTLS(_Implementation):
     name = "nativetls"
 
     def __init__(self, certs):
@@ -178,27 +195,15 @@ class NativeTLS(object):
         c, s = self._established()
         return _bulk_loop(c.write, c.process_outgoing, s.process_incoming, s.read, count, size)
 
-    def idle_pairs(self, n):
-        return [self._established() for _ in range(n)]
-
     def _connected(self, address):
         return self.client["ecdsa", "1.3"].wrap_socket(_connect(address), "localhost")
-
-    def socket_latency(self, n, address):
-        return _latency_loop(n, functools.partial(self._connected, address))
-
-    def socket_send(self, total, address):
-        return _send_loop(self._connected(address), total)
-
-    def socket_recv(self, total, address):
-        return _recv_loop(self._connected(address), total)
 
     def describe(self, kind, version):
         c, _s = self._pair(kind, version)
         return "%s %s" % (c.negotiated_tls_version.value, getattr(c.cipher(), "name", c.cipher()))
 
 
-class Stdlib(object):
+class Stdlib(_Implementation):
     name = "ssl"
 
     def __init__(self, certs):
@@ -255,20 +260,8 @@ class Stdlib(object):
         c, s, c_out, s_in = self._established()
         return _bulk_loop(c.write, c_out.read, s_in.write, s.read, count, size)
 
-    def idle_pairs(self, n):
-        return [self._established() for _ in range(n)]
-
     def _connected(self, address):
         return self.client["ecdsa", "1.3"].wrap_socket(_connect(address), server_hostname="localhost")
-
-    def socket_latency(self, n, address):
-        return _latency_loop(n, functools.partial(self._connected, address))
-
-    def socket_send(self, total, address):
-        return _send_loop(self._connected(address), total)
-
-    def socket_recv(self, total, address):
-        return _recv_loop(self._connected(address), total)
 
     def describe(self, kind, version):
         c = self._pair(kind, version)[0]
@@ -284,7 +277,7 @@ def _limit_stdlib(ssl, ctx, version):
         ctx.options |= ssl.OP_NO_TLSv1_2 if version == "1.3" else ssl.OP_NO_TLSv1_3
 
 
-class PyOpenSSL(object):
+class PyOpenSSL(_Implementation):
     name = "pyopenssl"
 
     def __init__(self, certs):
@@ -379,22 +372,10 @@ class PyOpenSSL(object):
         c, s = self._established()  # sendall: send() is partial (16 KiB)
         return _bulk_loop(c.sendall, functools.partial(c.bio_read, NET), s.bio_write, s.recv, count, size)
 
-    def idle_pairs(self, n):
-        return [self._established() for _ in range(n)]
-
     def _connected(self, address):
         conn = self._client(self.client["ecdsa", "1.3"], _connect(address))
         conn.do_handshake()
         return conn
-
-    def socket_latency(self, n, address):
-        return _latency_loop(n, functools.partial(self._connected, address))
-
-    def socket_send(self, total, address):
-        return _send_loop(self._connected(address), total)
-
-    def socket_recv(self, total, address):
-        return _recv_loop(self._connected(address), total)
 
     def describe(self, kind, version):
         c, _s = self._pair(kind, version)
