@@ -31,6 +31,7 @@ import math
 import os
 import select
 import socket as _socket
+import struct
 
 from ._compat import PY2
 from ._errors import RaggedEOF, TLSError, WantReadError, WantWriteError
@@ -45,12 +46,29 @@ _WOULD_BLOCK = frozenset(e for e in (getattr(errno, "EAGAIN", None), getattr(err
 
 _POSIX = os.name == "posix"  # a socket BIO needs a file descriptor (Windows sockets are handles)
 _DONTWAIT = getattr(_socket, "MSG_DONTWAIT", None)
+try:  # FIONREAD: how many bytes wait in a socket's receive queue (one ioctl, no exception when there are none)
+    import fcntl as _fcntl
+    import termios as _termios
+    _FIONREAD = _termios.FIONREAD
+    _NO_BYTES = b"\0\0\0\0"
+except (ImportError, AttributeError):  # pragma: no cover - Windows
+    _fcntl = _FIONREAD = None
 _AFTER_HANDSHAKE = frozenset([State.OPEN, State.LOCAL_CLOSED, State.REMOTE_CLOSED, State.BOTH_CLOSED])
 _PLAIN_SOCKET = _socket.socket  # the class itself: subclasses (and monkey-patched replacements) keep the loop
 
 
 def _would_block(exc):
     return not isinstance(exc, _socket.timeout) and getattr(exc, "errno", None) in _WOULD_BLOCK
+
+
+def _bytes_waiting(sock):
+    """How many bytes wait unread in *sock*'s receive queue, or None where the system cannot say."""
+    if _FIONREAD is None:
+        return None
+    try:
+        return struct.unpack("i", _fcntl.ioctl(sock.fileno(), _FIONREAD, _NO_BYTES))[0]
+    except (OSError, IOError, ValueError):
+        return None
 
 
 def _wait_for(sock, writable, timeout):
@@ -415,7 +433,7 @@ class TLSSocket(object):
                     self._flush_quietly_with(buffer)
             except Exception:
                 pass
-            if self._direct and self._sock is not None:
+            if self._sock is not None:
                 self._discard_quietly()
             buffer.close()
         sock, self._sock = self._sock, None
@@ -429,14 +447,23 @@ class TLSSocket(object):
             pass
 
     def _discard_arrived(self):
-        """Direct I/O, closing: read away what the peer already sent (its close_notify, say). libssl reads only
-        the records it needs, and a socket closed with unread bytes resets the connection (RST), which can
-        destroy our last records and close_notify before the peer reads them. (The sans-IO loop reads 64 KiB at a
-        time, so it rarely leaves anything.)"""
+        """Closing: read away what the peer already sent (its close_notify, records we never asked for). A socket
+        closed with unread bytes answers with a reset (RST) instead of a FIN, and a reset can destroy our last
+        records and close_notify before the peer reads them (over a network, or with a Windows peer).
+
+        FIONREAD says how much is waiting, so an empty queue (the usual case) costs one ioctl, not a ``recv``
+        that raises EAGAIN; without it, a non-blocking ``recv``."""
         sock = self._sock
-        timeout = sock.gettimeout()
-        at_once = _DONTWAIT if timeout is None else (0 if timeout == 0.0 else None)  # recv without waiting
         for _ in range(8):
+            waiting = _bytes_waiting(sock)
+            if waiting == 0:
+                return
+            if waiting is not None:
+                if not sock.recv(min(waiting, _RECV_SIZE)):  # waiting bytes: returns at once
+                    return
+                continue
+            timeout = sock.gettimeout()
+            at_once = _DONTWAIT if timeout is None else (0 if timeout == 0.0 else None)  # recv without waiting
             if at_once is None and not _wait_for(sock, False, 0):  # a timeout socket's recv polls first
                 return
             if not sock.recv(_RECV_SIZE, at_once or 0):  # EAGAIN (nothing arrived) raises: the caller ignores it

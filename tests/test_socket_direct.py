@@ -198,3 +198,50 @@ def test_recv_into_and_makefile_on_both_paths(pki, mode):
             finally:
                 reader.close()
     assert server.error is None
+
+
+@pytest.mark.parametrize("ask", ["FIONREAD", "recv"])
+def test_close_with_unread_records_ends_with_close_notify_and_fin_not_a_reset(pki, mode, ask, monkeypatch):
+    """Records the client never read (here: data the server sent unasked) are read away by close(): a socket
+    closed with unread bytes answers with a reset (RST) instead of a FIN, and a peer that has not yet read the
+    close_notify sent just before it may lose it (over a real network, or on Windows, a reset discards what the
+    peer has not read; on loopback Linux keeps it, so the test looks at the FIN). Both ways of finding them:
+    asking the queue's length (FIONREAD) and, where that is missing, a non-blocking recv."""
+    import threading
+    import nativetls._socket
+    if ask == "recv":
+        monkeypatch.setattr(nativetls._socket, "_FIONREAD", None)
+    elif nativetls._socket._FIONREAD is None:
+        pytest.skip("no FIONREAD here")
+    sent = threading.Event()
+
+    def then(raw, buf):
+        buf.write(b"unasked " * 1000)
+        raw.sendall(buf.process_outgoing())  # on loopback: in the client's receive queue when this returns
+        sent.set()
+        seen = []
+        while True:
+            try:
+                more = raw.recv(65536)
+            except (OSError, socket.error) as exc:
+                return seen + ["reset (errno %s)" % exc.errno]
+            if not more:
+                return seen + ["FIN"]
+            if seen:
+                continue
+            buf.process_incoming(more)
+            try:
+                while buf.read(65536):
+                    pass
+                seen.append("close_notify")
+            except WantReadError:
+                pass
+
+    for _ in range(10):
+        with OneShotServer(_server_buffer_handler(pki, then)) as server:
+            sent.clear()
+            tls = _wrap(pki, server)
+            assert sent.wait(WAIT), "the server did not send its records"
+            tls.close()
+            server.thread.join(WAIT)
+        assert server.error is None and server.result == ["close_notify", "FIN"]
