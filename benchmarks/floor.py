@@ -15,6 +15,8 @@ TLS 1.3 pair per implementation, by process CPU time:
 * ``bare ctypes``: the same four native calls through the very function objects nativetls uses, with nothing
   around them: no state checks, no error handling, no size handling. No binding can do less per round trip with
   ctypes, so its ratio to ``ssl`` is the most a ctypes binding can reach on this machine and interpreter.
+* ``bare, GIL held``: the same four calls through the cheapest call convention ctypes has (the GIL kept, no
+  errno saved), which no binding should use for SSL_read/SSL_write: the floor below the floor.
 * ``bare methods``: the same, each call inside a one-line Python method of an object (as any Python class with
   four methods must have): the floor of a TLSBuffer written in Python over ctypes, before any check.
 
@@ -64,6 +66,40 @@ def _bare_loop(nativetls_impl):
     return bulk
 
 
+def _bare_gil_loop(nativetls_impl):
+    """As _bare_loop, through the cheapest calls ctypes has: the GIL kept (no release and re-take around SSL_read
+    and SSL_write, which nativetls and ``ssl`` both do) and no errno saved. Not safe for a binding (a native
+    call holding the GIL can deadlock against a thread waiting for the GIL in a callback while holding a libssl
+    lock), so only a floor: the least any ctypes binding can pay for the four calls."""
+    import ctypes
+    from nativetls._openssl import _buffer as B
+    from nativetls._openssl._lowlevel import _crypto_dll, _ssl_dll
+    c, s = nativetls_impl._established()
+    c_ssl, c_wbio, s_rbio, s_ssl = c._c_ssl, c._c_wbio, s._c_rbio, s._c_ssl
+
+    class Held(ctypes._CFuncPtr):
+        _flags_ = ctypes._FUNCFLAG_CDECL | ctypes._FUNCFLAG_PYTHONAPI
+
+    ssl_write, ssl_read = Held(("SSL_write", _ssl_dll)), Held(("SSL_read", _ssl_dll))
+    bio_read, bio_write = Held(("BIO_read", _crypto_dll)), Held(("BIO_write", _crypto_dll))
+    arg, area = B._scratch.area
+    limit = B._SCRATCH_SIZE
+
+    def bulk(count, size):
+        chunk = b"x" * size
+        start = time.process_time()
+        for _ in range(count):
+            ssl_write(c_ssl, chunk, size)
+            out = area[:bio_read(c_wbio, arg, limit)]
+            bio_write(s_rbio, out, len(out))
+            got = 0
+            while got < size:
+                got += len(area[:ssl_read(s_ssl, arg, READ)])
+        return time.process_time() - start
+    bulk.pair = (c, s)
+    return bulk
+
+
 def _bare_methods_loop(nativetls_impl):
     """As _bare_loop, each native call inside a one-line method (the four steps of the sans-IO API)."""
     from nativetls._openssl import _buffer as B
@@ -110,10 +146,10 @@ def main(argv=None):
     certs = make_certificates(tempfile.mkdtemp(prefix="nativetls-floor-"))
     nt, ssl_impl = _impls.NativeTLS(certs), _impls.Stdlib(certs)
     impls = [("ssl", ssl_impl.bulk), ("nativetls", nt.bulk), ("bare ctypes", _bare_loop(nt)),
-             ("bare methods", _bare_methods_loop(nt))]
+             ("bare, GIL held", _bare_gil_loop(nt)), ("bare methods", _bare_methods_loop(nt))]
     rounds = 1 if args.smoke else args.rounds
     print("in-memory round trip floor: Python %s, %s" % (sys.version.split()[0], nt.description))
-    print("%-7s %-12s %12s %10s" % ("write", "impl", "us/round", "vs ssl"))
+    print("%-7s %-15s %12s %10s" % ("write", "impl", "us/round", "vs ssl"))
     for size in [int(part) for part in args.sizes.split(",")]:
         count = 20 if args.smoke else max(2000, 30000 * 1024 // size)
         times = dict((name, []) for name, _f in impls)
@@ -125,7 +161,7 @@ def main(argv=None):
                 times[name].append(got[name])
                 ratios[name].append(got["ssl"] / got[name])
         for name, _f in impls:
-            print("%-7s %-12s %12.3f %10.3f" % ("%d" % size, name, _median(times[name]) * 1e6,
+            print("%-7s %-15s %12.3f %10.3f" % ("%d" % size, name, _median(times[name]) * 1e6,
                                                 _median(ratios[name])))
     return 0
 
