@@ -13,7 +13,10 @@ CLOSED are set directly, from any state.
 """
 from __future__ import absolute_import, division, print_function, unicode_literals
 
-__all__ = ["State", "TRANSITIONS", "READABLE", "WRITABLE", "next_state", "Closeable"]
+from ._compat import raise_from
+from ._errors import TLSError
+
+__all__ = ["State", "TRANSITIONS", "READABLE", "WRITABLE", "next_state", "StateKeeping", "Closeable"]
 
 
 class State(object):
@@ -43,6 +46,32 @@ WRITABLE = frozenset([State.OPEN, State.REMOTE_CLOSED])
 def next_state(state, event):
     """The state after *event* in *state* (unchanged when the table has no entry)."""
     return TRANSITIONS.get((state, event), state)
+
+
+class StateKeeping(object):
+    """The state bookkeeping every backend's TLSBuffer shares, mixed in before ``TLSBuffer``: the buffer keeps its
+    state in ``_state`` and, once FAILED, the error that failed it in ``_failure`` (slots of its own class)."""
+
+    __slots__ = ()
+
+    def _move(self, event):
+        """Apply *event* (see ``TRANSITIONS``)."""
+        self._state = next_state(self._state, event)
+
+    def _check_usable(self):
+        """Raise TLSError if the buffer is CLOSED or FAILED (naming the earlier failure)."""
+        if self._state is State.CLOSED:
+            raise TLSError("this TLSBuffer has been closed")
+        if self._state is State.FAILED:
+            raise TLSError("the connection has failed earlier: %s" % (self._failure,))
+
+    def _fail(self, exc, cause=None):
+        """Move to FAILED, keep *exc* for later calls, and raise it (chained to *cause* when given)."""
+        self._state = State.FAILED
+        self._failure = exc
+        if cause is not None:
+            raise_from(exc, cause)
+        raise exc
 
 
 class Closeable(object):

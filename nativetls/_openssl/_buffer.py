@@ -54,12 +54,11 @@ import weakref
 from ctypes import byref, c_uint, c_void_p
 
 from .._abc import TLSBuffer, normalize_server_hostname
-from .._compat import raise_from
 from .._config import TLSConfiguration
 from .._enums import TLSVersion, cipher_suite_or_int, next_protocol_or_bytes
 from .._errors import RaggedEOF, TLSError, WantReadError, WantWriteError
 from .._objects import TLSSession
-from .._state import READABLE, WRITABLE, State, next_state
+from .._state import READABLE, WRITABLE, State, StateKeeping
 from . import _libssl as L
 from ._lowlevel import (Owned, _crypto_dll, _ssl_dll, cipher_protocol_id, drain_errors, error_lib, error_reason,
                         lib, session_reused, stack_items, x509_to_der)
@@ -193,7 +192,7 @@ class OpenSSLSession(TLSSession):
         self._handle = Owned(ptr, lib.SSL_SESSION_free)
 
 
-class OpenSSLBuffer(TLSBuffer):
+class OpenSSLBuffer(StateKeeping, TLSBuffer):
     """The OpenSSL :class:`~nativetls.TLSBuffer` (see the abstract class for the contract)."""
 
     __slots__ = ("_context", "_native", "_ssl_ptr", "_rbio", "_wbio", "_c_ssl", "_c_rbio", "_c_wbio",
@@ -244,23 +243,6 @@ class OpenSSLBuffer(TLSBuffer):
                     if copy:
                         lib.SSL_SESSION_free(copy)
         _live[ssl] = weakref.ref(self, lambda _ref, key=ssl: _live.pop(key, None))
-
-    # --- state -------------------------------------------------------------------------------------------
-    def _move(self, event):
-        self._state = next_state(self._state, event)
-
-    def _check_usable(self):
-        if self._state is State.CLOSED:
-            raise TLSError("this TLSBuffer has been closed")
-        if self._state is State.FAILED:
-            raise TLSError("the connection has failed earlier: %s" % (self._failure,))
-
-    def _fail(self, exc, cause=None):
-        self._state = State.FAILED
-        self._failure = exc
-        if cause is not None:
-            raise_from(exc, cause)
-        raise exc
 
     # --- handshake ---------------------------------------------------------------------------------------
     def do_handshake(self):

@@ -58,7 +58,7 @@ from .._config import TLSConfiguration
 from .._enums import TLSVersion, cipher_suite_or_int, next_protocol_or_bytes
 from .._errors import CertificateVerificationError, RaggedEOF, TLSError, WantReadError
 from .._objects import TLSSession
-from .._state import READABLE, WRITABLE, State, next_state
+from .._state import READABLE, WRITABLE, State, StateKeeping
 from . import _secur32 as S
 from ._lowlevel import CertContext, SecBuffers, SecurityContext, cert_der, describe, secur32, store_ders
 from ._types import NativeError, status_name
@@ -115,7 +115,7 @@ def alpn_buffer(protocols):
     return struct.pack("<I", len(entry)) + entry
 
 
-class SChannelBuffer(TLSBuffer):
+class SChannelBuffer(StateKeeping, TLSBuffer):
     """The SChannel :class:`~nativetls.TLSBuffer` (see the abstract class for the contract)."""
 
     __slots__ = ("_context", "_native", "_credentials", "_ctx", "_target", "_host", "_state", "_failure",
@@ -159,21 +159,6 @@ class SChannelBuffer(TLSBuffer):
         # ASC_REQ_MUTUAL_AUTH makes SChannel send a CertificateRequest; the chain is verified here afterwards.
         self._flags = _SERVER_FLAGS | (S.ASC_REQ_MUTUAL_AUTH if native.client_auth else 0)
         self._credentials = native.server_credentials(index)
-
-    # --- state -------------------------------------------------------------------------------------------
-    def _move(self, event):
-        self._state = next_state(self._state, event)
-
-    def _check_usable(self):
-        if self._state is State.CLOSED:
-            raise TLSError("this TLSBuffer has been closed")
-        if self._state is State.FAILED:
-            raise TLSError("the connection has failed earlier: %s" % (self._failure,))
-
-    def _fail(self, exc):
-        self._state = State.FAILED
-        self._failure = exc
-        raise exc
 
     # --- handshake ---------------------------------------------------------------------------------------
     def do_handshake(self):
