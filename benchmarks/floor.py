@@ -42,12 +42,25 @@ from _certs import make_certificates  # noqa: E402
 READ = 65536
 
 
-def _bare_loop(nativetls_impl):
-    """The four native calls of a round trip, through nativetls's own prebound functions and arguments."""
+def _bare_loop(nativetls_impl, held=False):
+    """The four native calls of a round trip, through nativetls's own prebound functions and arguments.
+
+    *held*: through the cheapest calls ctypes has instead, the GIL kept (no release and re-take around SSL_read
+    and SSL_write, which nativetls and ``ssl`` both do) and no errno saved. Not safe for a binding (a native call
+    holding the GIL can deadlock against a thread waiting for the GIL in a callback while holding a libssl lock),
+    so only a floor: the least any ctypes binding can pay for the four calls."""
+    import ctypes
     from nativetls._openssl import _buffer as B
+    from nativetls._openssl._lowlevel import _crypto_dll, _ssl_dll
     c, s = nativetls_impl._established()
     c_ssl, c_wbio, s_rbio, s_ssl = c._c_ssl, c._c_wbio, s._c_rbio, s._c_ssl
     ssl_write, ssl_read, bio_read, bio_write = B._SSL_write, B._SSL_read, B._BIO_read, B._BIO_write
+    if held:
+        class Held(ctypes._CFuncPtr):
+            _flags_ = ctypes._FUNCFLAG_CDECL | ctypes._FUNCFLAG_PYTHONAPI
+
+        ssl_write, ssl_read = Held(("SSL_write", _ssl_dll)), Held(("SSL_read", _ssl_dll))
+        bio_read, bio_write = Held(("BIO_read", _crypto_dll)), Held(("BIO_write", _crypto_dll))
     arg, area = B._scratch.area
     limit = B._SCRATCH_SIZE
 
@@ -63,40 +76,6 @@ def _bare_loop(nativetls_impl):
                 got += len(area[:ssl_read(s_ssl, arg, READ)])
         return time.process_time() - start
     bulk.pair = (c, s)  # keeps the buffers (and so their SSL objects) alive as long as the loop
-    return bulk
-
-
-def _bare_gil_loop(nativetls_impl):
-    """As _bare_loop, through the cheapest calls ctypes has: the GIL kept (no release and re-take around SSL_read
-    and SSL_write, which nativetls and ``ssl`` both do) and no errno saved. Not safe for a binding (a native
-    call holding the GIL can deadlock against a thread waiting for the GIL in a callback while holding a libssl
-    lock), so only a floor: the least any ctypes binding can pay for the four calls."""
-    import ctypes
-    from nativetls._openssl import _buffer as B
-    from nativetls._openssl._lowlevel import _crypto_dll, _ssl_dll
-    c, s = nativetls_impl._established()
-    c_ssl, c_wbio, s_rbio, s_ssl = c._c_ssl, c._c_wbio, s._c_rbio, s._c_ssl
-
-    class Held(ctypes._CFuncPtr):
-        _flags_ = ctypes._FUNCFLAG_CDECL | ctypes._FUNCFLAG_PYTHONAPI
-
-    ssl_write, ssl_read = Held(("SSL_write", _ssl_dll)), Held(("SSL_read", _ssl_dll))
-    bio_read, bio_write = Held(("BIO_read", _crypto_dll)), Held(("BIO_write", _crypto_dll))
-    arg, area = B._scratch.area
-    limit = B._SCRATCH_SIZE
-
-    def bulk(count, size):
-        chunk = b"x" * size
-        start = time.process_time()
-        for _ in range(count):
-            ssl_write(c_ssl, chunk, size)
-            out = area[:bio_read(c_wbio, arg, limit)]
-            bio_write(s_rbio, out, len(out))
-            got = 0
-            while got < size:
-                got += len(area[:ssl_read(s_ssl, arg, READ)])
-        return time.process_time() - start
-    bulk.pair = (c, s)
     return bulk
 
 
@@ -146,7 +125,7 @@ def main(argv=None):
     certs = make_certificates(tempfile.mkdtemp(prefix="nativetls-floor-"))
     nt, ssl_impl = _impls.NativeTLS(certs), _impls.Stdlib(certs)
     impls = [("ssl", ssl_impl.bulk), ("nativetls", nt.bulk), ("bare ctypes", _bare_loop(nt)),
-             ("bare, GIL held", _bare_gil_loop(nt)), ("bare methods", _bare_methods_loop(nt))]
+             ("bare, GIL held", _bare_loop(nt, held=True)), ("bare methods", _bare_methods_loop(nt))]
     rounds = 1 if args.smoke else args.rounds
     print("in-memory round trip floor: Python %s, %s" % (sys.version.split()[0], nt.description))
     print("%-7s %-15s %12s %10s" % ("write", "impl", "us/round", "vs ssl"))

@@ -64,7 +64,7 @@ def _fill(data, v):
 
 def pkcs12_kdf(hash_name, password, salt, identifier, iterations, length):
     """RFC 7292 appendix B.2 key derivation (the MAC key of a PFX). *password* is text."""
-    v, u = 64, hashlib.new(hash_name).digest_size  # block and digest sizes of SHA-1/SHA-256
+    v = 64  # the block size of SHA-1 and SHA-256 (RFC 7292's v; its u, the digest size, is implicit below)
     d = bytearray([identifier]) * v
     i = bytearray(_fill(bytes(salt), v) + _fill(_bmp(password), v))
     out = b""
