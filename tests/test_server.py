@@ -1269,7 +1269,7 @@ PROTOCOL_VERSION_ALERT = 70
 def test_garbage_from_a_client(pki):
     with served_server(pki) as srv:
         answer = send_raw(srv.address, b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n")
-        garbage = send_raw(srv.address, b"\xde\xad\xbe\xef" * 750)
+        send_raw(srv.address, b"\xde\xad\xbe\xef" * 750)
         records = srv.wait(2)
     for record in records:
         assert isinstance(record.error, TLSError), record
@@ -1312,14 +1312,17 @@ def test_oversized_record_is_refused(pki):
     assert not isinstance(record.error, socket.timeout)
 
 
+def _handshake_records(message):
+    """*message* framed as TLS handshake records of at most 16 KiB each."""
+    return b"".join(b"\x16\x03\x01" + struct.pack("!H", len(message[offset:offset + 16384]))
+                    + message[offset:offset + 16384] for offset in range(0, len(message), 16384))
+
+
 def test_oversized_client_hello_is_refused(pki):
     # A ClientHello message claiming 16 MB, sent as valid 16 KB records: refused on its header, without waiting.
     length = 0xFFFFFF
     message = b"\x01" + struct.pack("!I", length)[1:] + os.urandom(100 * 1024)
-    data = b""
-    for offset in range(0, len(message), 16384):
-        fragment = message[offset:offset + 16384]
-        data += b"\x16\x03\x01" + struct.pack("!H", len(fragment)) + fragment
+    data = _handshake_records(message)
     with served_server(pki) as srv:
         send_raw(srv.address, data)
         record = srv.wait()[0]
@@ -1331,10 +1334,7 @@ def test_100kb_junk_client_hello_is_refused(pki):
     # A framed ClientHello whose 100 KB body is junk (within OpenSSL's size limit for the message): a parse error.
     body = os.urandom(100 * 1024)
     message = b"\x01" + struct.pack("!I", len(body))[1:] + body
-    data = b""
-    for offset in range(0, len(message), 16384):
-        fragment = message[offset:offset + 16384]
-        data += b"\x16\x03\x01" + struct.pack("!H", len(fragment)) + fragment
+    data = _handshake_records(message)
     with served_server(pki) as srv:
         send_raw(srv.address, data)
         record = srv.wait()[0]

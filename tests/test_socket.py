@@ -77,6 +77,17 @@ def _wait(sock, read=True, write=False, timeout=WAIT):
     assert ready, "the socket did not become ready within %s s" % timeout
 
 
+def _recv_nonblocking(tls, done):
+    """recv() on a non-blocking TLSSocket, waiting whenever it would block, until *done(data)*."""
+    data = b""
+    while not done(data):
+        try:
+            data += tls.recv(100)
+        except WantReadError:
+            _wait(tls, read=True)
+    return data
+
+
 def _read_all_then_reply(size, reply=None):
     """A stdlib_server handler: read exactly *size* bytes, then send them back (or *reply*)."""
     def handler(conn, record):
@@ -233,13 +244,7 @@ def test_nonblocking_handshake_and_echo(ctx, stdlib_server):
         with pytest.raises(WantReadError):
             tls.recv(100)  # nothing sent yet: nothing to read
         tls.sendall(b"ping\n")
-        data = b""
-        while len(data) < 5:
-            try:
-                data += tls.recv(100)
-            except WantReadError:
-                _wait(tls, read=True)
-        assert data == b"ping\n"
+        assert _recv_nonblocking(tls, lambda data: len(data) >= 5) == b"ping\n"
     finally:
         tls.close()
     record = stdlib_server.wait_for_connections(1)[0]
@@ -341,13 +346,7 @@ def test_nonblocking_first_io_drives_the_handshake(ctx, openssl_server):
                 _wait(tls, read=True)
             except WantWriteError:
                 _wait(tls, read=False, write=True)
-        data = b""
-        while not data.endswith(b"\n"):
-            try:
-                data += tls.recv(100)
-            except WantReadError:
-                _wait(tls, read=True)
-        assert data == b"cba\n"
+        assert _recv_nonblocking(tls, lambda data: data.endswith(b"\n")) == b"cba\n"
     finally:
         tls.close()
 
