@@ -411,7 +411,9 @@ class TLSSocket(object):
     def close(self):
         """Send close_notify (best effort, without waiting for the peer's), free the TLS state, close the socket.
 
-        With ``makefile()`` objects open, the real close happens when the last of them closes.
+        Bytes that arrived unread are read away first (a socket closed with unread bytes sends a reset, which can
+        destroy the close_notify before the peer reads it). With ``makefile()`` objects open, the real close
+        happens when the last of them closes.
         """
         if PY2 and self._makefile_refs > 0:
             self._makefile_refs -= 1

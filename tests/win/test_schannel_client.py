@@ -6,6 +6,7 @@ or assertion message rather than skipping silently.
 """
 from __future__ import absolute_import, division, print_function, unicode_literals
 
+import contextlib
 import socket
 import time
 
@@ -44,11 +45,22 @@ class Client(object):
         config.setdefault("trust_store", TrustStore.from_file(pki["ca"].cert))
         self.context = backend.client_context(TLSConfiguration(**config))
 
-    def connect(self, peer, host="localhost", session=None):
+    @contextlib.contextmanager
+    def connected(self, peer, host="localhost", session=None):
+        """A handshaken (socket, buffer) pair, both closed on leaving the block or when the handshake fails."""
         sock = socket.create_connection(peer.address, timeout=30)
         buf = self.context.wrap_buffers(host, session=session)
-        _pump(sock, buf, buf.do_handshake)
-        return sock, buf
+        try:
+            _pump(sock, buf, buf.do_handshake)
+            yield sock, buf
+        finally:
+            buf.close()
+            sock.close()
+
+    def handshake(self, peer, host="localhost"):
+        """Connect, complete the handshake, close; returns the negotiated version."""
+        with self.connected(peer, host=host) as (_sock, buf):
+            return buf.negotiated_tls_version
 
 
 _pending = {}
@@ -85,8 +97,7 @@ def test_tls13_where_windows_has_it(backend):
 def test_handshake_alpn_echo_and_close(backend, pki, openssl_server):
     peer = openssl_server(alpn=["h2", "http/1.1"])
     client = Client(backend, pki, inner_protocols=[NextProtocol.H2, NextProtocol.HTTP1])
-    sock, buf = client.connect(peer)
-    try:
+    with client.connected(peer) as (sock, buf):
         assert buf.negotiated_tls_version is TLSVersion.TLSv1_2
         assert buf.negotiated_protocol() is NextProtocol.H2
         chain = buf.getpeercertchain()
@@ -104,28 +115,20 @@ def test_handshake_alpn_echo_and_close(backend, pki, openssl_server):
         assert buf.read(100) == b""
         buf.shutdown()
         _flush(sock, buf)
-    finally:
-        buf.close()
-        sock.close()
 
 
 def test_cipher_reported_where_schannel_says(backend, pki, openssl_server):
-    sock, buf = Client(backend, pki).connect(openssl_server())
-    try:
+    with Client(backend, pki).connected(openssl_server()) as (sock, buf):
         cipher = buf.cipher()
         if cipher is None:
             assert UNDER_WINE, "SECPKG_ATTR_CIPHER_INFO must work on Windows 10+"
             pytest.skip("Wine 8 does not implement SECPKG_ATTR_CIPHER_INFO: cipher() is None there")
         assert int(cipher) > 0
-    finally:
-        buf.close()
-        sock.close()
 
 
 def test_large_write_is_split_into_records(backend, pki, openssl_server):
     peer = openssl_server()
-    sock, buf = Client(backend, pki).connect(peer)
-    try:
+    with Client(backend, pki).connected(peer) as (sock, buf):
         # 40 lines in one write: more than two records of cbMaximumMessage (16 KiB). (s_server -rev reverses at
         # most 16 KiB per line, so the lines are short.)
         lines = [(b"%02d" % i) * 500 + b"\n" for i in range(40)]
@@ -134,18 +137,11 @@ def test_large_write_is_split_into_records(backend, pki, openssl_server):
         _flush(sock, buf)
         for line in lines:
             assert _readline(sock, buf) == line[:-1][::-1] + b"\n"
-    finally:
-        buf.close()
-        sock.close()
 
 
 def test_alpn_offered_to_a_server_without_alpn(backend, pki, openssl_server):
-    sock, buf = Client(backend, pki, inner_protocols=[b"h2"]).connect(openssl_server(alpn=None))
-    try:
+    with Client(backend, pki, inner_protocols=[b"h2"]).connected(openssl_server(alpn=None)) as (sock, buf):
         assert buf.negotiated_protocol() is None
-    finally:
-        buf.close()
-        sock.close()
 
 
 @pytest.mark.parametrize("cert,host,reason", [
@@ -161,87 +157,66 @@ def test_verification_failures(backend, pki, openssl_server, cert, host, reason)
     peer = openssl_server(cert=cert)
     client = Client(backend, pki)
     with pytest.raises(CertificateVerificationError) as info:
-        client.connect(peer, host=host)
+        client.handshake(peer, host=host)
     assert info.value.reason == reason, str(info.value)
     assert info.value.host == host
     assert host in str(info.value)
 
 
 def test_ip_address_host(backend, pki, openssl_server):
-    sock, buf = Client(backend, pki).connect(openssl_server(cert="ip_only"), host="127.0.0.1")
-    buf.close()
-    sock.close()
+    assert Client(backend, pki).handshake(openssl_server(cert="ip_only"), host="127.0.0.1")
     with pytest.raises(CertificateVerificationError) as info:
-        Client(backend, pki).connect(openssl_server(cert="wrong_host"), host="127.0.0.1")
+        Client(backend, pki).handshake(openssl_server(cert="wrong_host"), host="127.0.0.1")
     assert info.value.reason == "hostname_mismatch"
 
 
 def test_no_host_check_still_verifies_chain(backend, pki, openssl_server):
-    sock, buf = Client(backend, pki).connect(openssl_server(cert="wrong_host"), host=None)
-    buf.close()
-    sock.close()
+    assert Client(backend, pki).handshake(openssl_server(cert="wrong_host"), host=None)
     with pytest.raises(CertificateVerificationError) as info:
-        Client(backend, pki).connect(openssl_server(cert="untrusted"), host=None)
+        Client(backend, pki).handshake(openssl_server(cert="untrusted"), host=None)
     assert info.value.reason == "untrusted_root"
 
 
 def test_system_store_does_not_trust_the_test_ca(backend, pki, openssl_server):
     with pytest.raises(CertificateVerificationError) as info:
-        Client(backend, pki, trust_store=None).connect(openssl_server())
+        Client(backend, pki, trust_store=None).handshake(openssl_server())
     assert info.value.reason == "untrusted_root"
 
 
 def test_trusted_intermediate_anchors_the_chain(backend, pki, openssl_server):
     client = Client(backend, pki, trust_store=TrustStore.from_file(pki["intermediate"].cert))
-    sock, buf = client.connect(openssl_server())
-    buf.close()
-    sock.close()
+    assert client.handshake(openssl_server())
 
 
 def test_validation_can_be_disabled(backend, pki, openssl_server):
     with pytest.warns(Warning):
         client = Client(backend, pki, validate_certificates=False)
-    sock, buf = client.connect(openssl_server(cert="untrusted"))
-    buf.close()
-    sock.close()
+    assert client.handshake(openssl_server(cert="untrusted"))
 
 
 def test_session_resumption(backend, pki, openssl_server):
     peer = openssl_server()
     client = Client(backend, pki)
-    sock, buf = client.connect(peer)
-    assert not buf.session_reused
-    from nativetls._win import _secur32 as S
-    answered = buf._query(S.SECPKG_ATTR_SESSION_INFO, S.SecPkgContext_SessionInfo) is not None
+    with client.connected(peer) as (_sock, buf):
+        assert not buf.session_reused
+        from nativetls._win import _secur32 as S
+        answered = buf._query(S.SECPKG_ATTR_SESSION_INFO, S.SecPkgContext_SessionInfo) is not None
+        session = buf.session if answered else None
     assert answered == ("session_resumption" in backend.features), "the probe disagrees with a real connection"
     if not answered:
         assert UNDER_WINE, "SECPKG_ATTR_SESSION_INFO must work on Windows"
-        buf.close()
-        sock.close()
         pytest.skip("Wine difference: SChannel neither resumes sessions nor answers SECPKG_ATTR_SESSION_INFO, so "
                     "the feature \"session_resumption\" is absent; resumption is only verifiable on real Windows")
-    session = buf.session
     assert session is not None
-    buf.close()
-    sock.close()
-    sock, buf = client.connect(peer, session=session)
-    try:
+    with client.connected(peer, session=session) as (_sock, buf):
         assert buf.session_reused
-    finally:
-        buf.close()
-        sock.close()
-    sock, buf = client.connect(peer)  # no session given: a full handshake
-    try:
+    with client.connected(peer) as (_sock, buf):  # no session given: a full handshake
         assert not buf.session_reused
-    finally:
-        buf.close()
-        sock.close()
 
 
 def test_ragged_eof(backend, pki, openssl_server):
     peer = openssl_server()
-    sock, buf = Client(backend, pki).connect(peer)
-    try:
+    with Client(backend, pki).connected(peer) as (sock, buf):
         peer.kill()
         deadline = time.time() + 10
         with pytest.raises(RaggedEOF):
@@ -250,15 +225,11 @@ def test_ragged_eof(backend, pki, openssl_server):
                     buf.read(100)
                 except WantReadError:
                     buf.process_incoming(sock.recv(65536))
-    finally:
-        buf.close()
-        sock.close()
 
 
 def test_client_shutdown_sends_close_notify(backend, pki, openssl_server):
     peer = openssl_server()
-    sock, buf = Client(backend, pki).connect(peer)
-    try:
+    with Client(backend, pki).connected(peer) as (sock, buf):
         buf.shutdown()
         data = buf.process_outgoing()
         assert data[:1] == b"\x15"  # an alert record (encrypted close_notify)
@@ -266,9 +237,6 @@ def test_client_shutdown_sends_close_notify(backend, pki, openssl_server):
         with pytest.raises(Exception):
             buf.write(b"after shutdown")
         assert _pump(sock, buf, buf.read, 100) == b""  # the server answers with its own close_notify
-    finally:
-        buf.close()
-        sock.close()
 
 
 def test_unsupported_configuration_is_rejected_at_once(backend, pki):

@@ -46,12 +46,8 @@ def _server(openssl_server, ca="intermediate"):
 
 
 def _connect_and_check(backend, pki, peer, **config):
-    sock, buf = Client(backend, pki, **config).connect(peer)
-    try:
+    with Client(backend, pki, **config).connected(peer) as (sock, buf):
         _echo_round_trip(sock, buf)
-    finally:
-        buf.close()
-        sock.close()
     output = peer.stop()
     assert CLIENT_SUBJECT in output, "s_server did not report our certificate:\n" + output
     return output
@@ -70,15 +66,11 @@ def test_persisted_key_is_used_and_deleted(backend, pki, openssl_server, monkeyp
     assert info is not None and info[0], "PFXImportCertStore persisted no key container"
     assert _container_exists(info)
     peer = _server(openssl_server)
-    sock, buf = client.connect(peer)
-    try:
+    with client.connected(peer) as (sock, buf):
         _echo_round_trip(sock, buf)
-    finally:
-        buf.close()
-        sock.close()
     assert CLIENT_SUBJECT in peer.stop()
     client.context.close()
-    del client, buf
+    del client, buf, sock
     import gc
     gc.collect()
     assert not _container_exists(info), "the key container outlived the context and its connections"
@@ -251,23 +243,15 @@ def test_client_certificate_with_a_key_the_import_damages(backend, pki, peerd, o
 def test_no_certificate_when_the_server_requires_one(backend, pki, openssl_server):
     peer = _server(openssl_server)
     with pytest.raises(TLSError):
-        sock, buf = Client(backend, pki).connect(peer)
-        try:
+        with Client(backend, pki).connected(peer) as (sock, buf):
             _echo_round_trip(sock, buf)  # TLS 1.3 servers reject the missing certificate after the handshake
-        finally:
-            buf.close()
-            sock.close()
 
 
 def test_untrusted_client_certificate_is_rejected_by_the_server(backend, pki, openssl_server):
     peer = openssl_server(verify_client_ca="untrusted_ca")
     with pytest.raises(TLSError):
-        sock, buf = Client(backend, pki, certificate_chain=_chain(pki)).connect(peer)
-        try:
+        with Client(backend, pki, certificate_chain=_chain(pki)).connected(peer) as (sock, buf):
             _echo_round_trip(sock, buf)
-        finally:
-            buf.close()
-            sock.close()
 
 
 def windows(path):
