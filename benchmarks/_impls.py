@@ -78,15 +78,18 @@ def _handshake_loop(c, s, c_out, s_in, s_out, c_in, want_read):
             c_in(data)
 
 
-def _latency_loop(n, connect):
-    """n times: ``connect()`` (a handshaken connection), 4-byte echo, close."""
+def _latency_loop(n, connect, close=None):
+    """n times: ``connect()`` (a handshaken connection), 4-byte echo, ``close(conn)`` (default ``conn.close()``)."""
     start = timer()
     for _ in range(n):
         conn = connect()
         conn.sendall(b"ping")
         if conn.recv(64) != b"ping":
             raise AssertionError("bad echo")
-        conn.close()
+        if close is None:
+            conn.close()
+        else:
+            close(conn)
     return timer() - start
 
 
@@ -125,8 +128,15 @@ class _Implementation(object):
     def idle_pairs(self, n):
         return [self._established() for _ in range(n)]
 
-    def socket_latency(self, n, address):
-        return _latency_loop(n, functools.partial(self._connected, address))
+    def socket_latency(self, n, address, quiet_close=False):
+        """*quiet_close*: close without sending close_notify (``_close_quietly``), as ``SSLSocket.close()`` does."""
+        close = self._close_quietly if quiet_close else None
+        return _latency_loop(n, functools.partial(self._connected, address), close)
+
+    @staticmethod
+    def _close_quietly(conn):
+        """Close a connection without close_notify: what ``close()`` already does for ssl and pyOpenSSL."""
+        conn.close()
 
     def socket_send(self, total, address):
         return _send_loop(self._connected(address), total)
@@ -197,6 +207,11 @@ class NativeTLS(_Implementation):
 
     def _connected(self, address):
         return self.client["ecdsa", "1.3"].wrap_socket(_connect(address), "localhost")
+
+    @staticmethod
+    def _close_quietly(conn):
+        """``TLSSocket.close()`` sends close_notify (RFC 8446 6.1); ``detach()`` frees the TLS state without it."""
+        conn.detach().close()
 
     def describe(self, kind, version):
         c, _s = self._pair(kind, version)

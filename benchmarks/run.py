@@ -54,6 +54,7 @@ ROWS = [
     Row("bulk16k", "in-memory bulk, 16 KiB writes", "MB/s", 0.90, op="bulk", size=16 * KIB),
     Row("bulk64k", "in-memory bulk, 64 KiB writes", "MB/s", 0.90, op="bulk", size=64 * KIB),
     Row("latency", "socket latency (connect+hs+ping)", "ms", 1.00, socket=True, op="latency"),
+    Row("latency-quiet", "socket latency, no close_notify", "ms", socket=True, op="latency", quiet=True),
     Row("sock-send", "socket throughput, 64 KiB sends", "MB/s", 1.00, socket=True, op="send"),
     Row("sock-recv", "socket throughput, recv(65536)", "MB/s", 1.00, socket=True, op="recv"),
     Row("memory", "memory per idle connection pair", "KiB", 1.00, memory=True),
@@ -74,7 +75,7 @@ def _run_cell(impl, row, n, peer):
         seconds = impl.bulk(n, p["size"])
         return seconds / (n * p["size"])
     if op == "latency":
-        return impl.socket_latency(n, peer.echo) / n
+        return impl.socket_latency(n, peer.echo, quiet_close=p.get("quiet", False)) / n
     if op == "send":
         return impl.socket_send(n * 65536, peer.bulk) / (n * 65536)
     if op == "recv":
