@@ -227,3 +227,18 @@ def test_idle_connections_release_record_buffers_and_bulk_ones_keep_them(ecdsa, 
     assert releases(client) is not bulk and releases(server) is not bulk
     client.close()
     server.close()
+
+
+@pytest.mark.skipif(nativetls.backend().name != "openssl", reason="the OpenSSL backend's bytes allocator")
+def test_the_bytes_allocator_leaves_ctypes_pythonapi_as_it_was():
+    """The buffer module binds PyBytes_FromStringAndSize for itself: the shared ``ctypes.pythonapi`` attribute,
+    which every library in the process sees, keeps ctypes' defaults (restype int, no argtypes)."""
+    import ctypes
+    from nativetls._openssl import _buffer
+    shared = getattr(ctypes.pythonapi, "PyBytes_FromStringAndSize", None) or \
+        ctypes.pythonapi.PyString_FromStringAndSize
+    assert shared.restype is ctypes.c_int and shared.argtypes is None
+    if _buffer._new_bytes is not None:
+        assert _buffer._new_bytes is not shared and _buffer._new_record is not shared
+        made = _buffer._new_bytes(None, 10000)
+        assert type(made) is bytes and len(made) == 10000

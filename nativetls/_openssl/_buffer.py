@@ -147,8 +147,9 @@ _BIG = 8192  # outputs at least this large go straight into a new bytes object (
 
 
 def _bytes_maker():
-    """``new(None, n)``: a new, uninitialised ``bytes`` of n bytes (``PyBytes_FromStringAndSize(NULL, n)``), for
-    libssl to fill; None where this is not CPython.
+    """``(new, new_record)``: ``new(None, n)`` makes a new, uninitialised ``bytes`` of n bytes
+    (``PyBytes_FromStringAndSize(NULL, n)``) for libssl to fill, ``new_record(None, _RECORD_SIZE_ARG)`` the same
+    function without argtypes for one fixed size; ``(None, None)`` where this is not CPython.
 
     This is what the stdlib ``ssl`` module does in C: libssl writes into the ``bytes`` it will return, where the
     scratch buffer costs a second copy. ctypes passes a ``bytes`` argument as a pointer to its characters (no
@@ -157,25 +158,28 @@ def _bytes_maker():
     """
     import platform
     if platform.python_implementation() != "CPython":
-        return None
+        return None, None
+    api = ctypes.pythonapi
     try:
-        new = getattr(ctypes.pythonapi, "PyBytes_FromStringAndSize", None) or \
-            ctypes.pythonapi.PyString_FromStringAndSize
+        name = "PyBytes_FromStringAndSize" if hasattr(api, "PyBytes_FromStringAndSize") else \
+            "PyString_FromStringAndSize"
+        # A function object of our own: ctypes.pythonapi's attributes are shared by every library in the process,
+        # and setting their restype/argtypes there would change them for the others.
+        new = api._FuncPtr((name, api))
         new.restype = ctypes.py_object
         new.argtypes = [c_void_p, ctypes.c_ssize_t]
         probe = new(None, _BIG)
         if type(probe) is not bytes or len(probe) != _BIG:
-            return None
+            return None, None
+        new_record = api._FuncPtr((name, api))
+        new_record.restype = ctypes.py_object
     except Exception:  # pragma: no cover - an interpreter without the C API in ctypes.pythonapi
-        return None
-    return new
+        return None, None
+    return new, new_record
 
 
-_new_bytes = _bytes_maker()
-if _new_bytes is not None:  # the same function without argtypes, for one fixed size (_RECORD_SIZE_ARG)
-    _new_record = ctypes.pythonapi._FuncPtr((_new_bytes.__name__, ctypes.pythonapi))
-    _new_record.restype = ctypes.py_object
-    _RECORD_SIZE_ARG = _pointer_arg(_RECORD)  # a Py_ssize_t argument, passed as the machine word it is
+_new_bytes, _new_record = _bytes_maker()
+_RECORD_SIZE_ARG = _pointer_arg(_RECORD)  # _new_record's Py_ssize_t argument, passed as the machine word it is
 
 _OPEN, _CLOSED = State.OPEN, State.CLOSED
 
