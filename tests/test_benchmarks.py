@@ -27,7 +27,7 @@ def test_benchmark_smoke_mode_runs_every_row():
     out = _smoke(RUN)
     assert "SMOKE" in out
     for label in ("full handshake TLS 1.3 ECDSA", "resumed handshake TLS 1.2", "in-memory bulk, 64 KiB",
-                  "socket latency", "memory per idle connection"):
+                  "socket latency", "socket latency, no close_notify", "memory per idle connection"):
         assert label in out
 
 
@@ -35,5 +35,5 @@ def test_benchmark_smoke_mode_runs_every_row():
 @pytest.mark.skipif(sys.version_info[0] < 3, reason="floor.py compares with the stdlib's MemoryBIO (Python 3)")
 def test_floor_smoke_mode_runs():
     out = _smoke(FLOOR)
-    for label in ("ssl", "nativetls", "bare ctypes"):
+    for label in ("ssl", "nativetls", "bare ctypes", "bare, GIL held", "bare methods"):
         assert label in out
