@@ -102,7 +102,8 @@ def test_archive_layout(built):
     assert names == sorted(names)
     assert set(info.date_time for info in infos) == set([(1980, 1, 1, 0, 0, 0)])
     for name in ("__main__.py", "nativetls/__init__.py", "nativetls/pip.py", "nativetls/_cli.py",
-                 "asn1crypto/__init__.py", "_py2/enum/__init__.py", "_py2/enum/LICENSE", "_licenses/asn1crypto-1.5.1-LICENSE"):
+                 "asn1crypto/__init__.py", "_py2/enum/__init__.py", "_py2/enum/LICENSE",
+                 "_licenses/asn1crypto-1.5.1-LICENSE"):
         assert name in names
     # enum34 only where Python 3 never looks; nothing that pip could take for an installed distribution.
     assert not [n for n in names if n.startswith("enum") or ".dist-info/" in n or n.endswith((".pyc", ".pyo"))]
