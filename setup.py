@@ -9,8 +9,12 @@ from setuptools import find_packages, setup
 HERE = os.path.dirname(os.path.abspath(__file__))
 with io.open(os.path.join(HERE, "nativetls", "__init__.py"), encoding="utf-8") as handle:
     VERSION = re.search(r'^__version__ = "([^"]+)"', handle.read(), re.M).group(1)
+# The project's public home (docs/decisions.md, "Release metadata"): project URLs, and the base that relative links
+# of the README become on PyPI, where a relative link leads nowhere.
+REPOSITORY = "https://github.com/nativetls/nativetls"
 with io.open(os.path.join(HERE, "README.md"), encoding="utf-8") as handle:
-    LONG_DESCRIPTION = handle.read()
+    LONG_DESCRIPTION = re.sub(r"\]\((?!https?://|mailto:|#)([^)\s]+)\)",
+                              lambda m: "](%s/blob/main/%s)" % (REPOSITORY, m.group(1)), handle.read())
 
 setup(
     name="nativetls",
@@ -19,7 +23,18 @@ setup(
     long_description=LONG_DESCRIPTION,
     long_description_content_type="text/markdown",
     license="MIT",
+    author="the nativetls authors",
+    url=REPOSITORY,
+    project_urls={
+        "Documentation": REPOSITORY + "/tree/main/docs",
+        "Source": REPOSITORY,
+        "Issues": REPOSITORY + "/issues",
+        "Changelog": REPOSITORY + "/commits/main",
+    },
+    keywords="tls ssl pep543 openssl schannel securetransport ctypes pip",
     packages=find_packages(include=["nativetls", "nativetls.*"]),
+    # Type stubs and the PEP 561 marker, wherever in the package they are (tests/test_release.py checks the wheel).
+    package_data={"": ["py.typed", "*.pyi"]},
     python_requires=">=2.7, !=3.0.*, !=3.1.*, !=3.2.*, !=3.3.*, !=3.4.*, !=3.5.*",
     install_requires=["asn1crypto>=1.0", "enum34; python_version<'3.4'"],
     zip_safe=True,
@@ -28,6 +43,7 @@ setup(
         "Intended Audience :: Developers",
         "License :: OSI Approved :: MIT License",
         "Operating System :: POSIX :: Linux",
+        "Operating System :: Microsoft :: Windows",
         "Programming Language :: Python :: 2",
         "Programming Language :: Python :: 2.7",
         "Programming Language :: Python :: 3",
@@ -39,6 +55,8 @@ setup(
         "Programming Language :: Python :: 3.11",
         "Programming Language :: Python :: 3.12",
         "Programming Language :: Python :: 3.13",
+        "Programming Language :: Python :: Implementation :: CPython",
+        "Topic :: Internet",
         "Topic :: Security :: Cryptography",
     ],
 )

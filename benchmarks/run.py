@@ -321,6 +321,10 @@ def main(argv=None):
     if args.child_memory:
         return _memory_child(args.child_memory)
 
+    unknown = sorted(set(args.rows.split(",")) - set(r.key for r in ROWS)) if args.rows else []
+    if unknown:
+        parser.error("unknown row(s) for --rows: %s (known rows: %s)"
+                     % (", ".join(unknown), ", ".join(r.key for r in ROWS)))
     rows = [r for r in ROWS if not args.rows or r.key in args.rows.split(",")]
     tmp = tempfile.mkdtemp(prefix="nativetls-bench-")
     peer = None

@@ -11,6 +11,7 @@ import json
 import socket
 import sys
 import threading
+import time
 import warnings
 
 import nativetls
@@ -265,7 +266,66 @@ def _print_connect(report, args):
 
 
 # --- serve -------------------------------------------------------------------------------------------------------
-_HTTP_METHODS = (b"GET ", b"HEAD ", b"POST ", b"PUT ", b"DELETE ", b"OPTIONS ", b"PATCH ")
+# What a connection gets is decided on its first bytes: a request line's method means HTTP, anything else is echoed.
+# Clients may send each byte in a TLS record of its own (tlsfuzzer does, on purpose), so the decision waits for as
+# many bytes as it takes, and an HTTP request head is buffered until its blank line, the client's EOF, _HEAD_LIMIT
+# bytes, or _HEAD_TIMEOUT seconds, whichever comes first. Each connection has its own thread: a client that never
+# sends (or never finishes its handshake) holds up only its own thread.
+_HTTP_METHODS = (b"GET ", b"HEAD ", b"POST ", b"PUT ", b"DELETE ", b"OPTIONS ", b"PATCH ", b"CONNECT ", b"TRACE ")
+_HEAD_LIMIT = 64 * 1024
+_HEAD_TIMEOUT = 5.0
+_HTTP_BODY = b"nativetls serve: hello\n"
+
+
+def _classify(data):
+    """``"http"``, ``"echo"``, or None while *data* could still become an HTTP request line."""
+    for method in _HTTP_METHODS:
+        if data.startswith(method):
+            return "http"
+    if any(method.startswith(data) for method in _HTTP_METHODS):
+        return None
+    return "echo"
+
+
+def _head_complete(data):
+    return b"\r\n\r\n" in data or b"\n\n" in data
+
+
+def _recv_until(tls, data, done, limit, seconds):
+    """Receive onto *data* until ``done(data)``, EOF, *limit* bytes or *seconds*; returns (data, eof)."""
+    saved = tls.gettimeout()
+    deadline = time.time() + seconds
+    try:
+        while not done(data) and len(data) < limit:
+            remaining = deadline - time.time()
+            if remaining <= 0:
+                break
+            tls.settimeout(remaining if saved is None else min(saved, remaining))
+            try:
+                more = tls.recv(65536)
+            except socket.timeout:
+                break
+            if not more:
+                return data, True
+            data += more
+    finally:
+        tls.settimeout(saved)
+    return data, False
+
+
+def _http_response(request):
+    """One complete response (sent in one write, so one record) to the buffered request head."""
+    response = (b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n"
+                b"Connection: close\r\n\r\n" % len(_HTTP_BODY))
+    return response if request.startswith(b"HEAD ") else response + _HTTP_BODY
+
+
+def _echo(tls, data, eof):
+    while data:
+        tls.sendall(data)
+        if eof:
+            return
+        data = tls.recv(65536)
 
 
 def _handle(conn, address, context, names, lock, timeout):
@@ -286,22 +346,15 @@ def _handle(conn, address, context, names, lock, timeout):
             _fmt_alpn(tls.negotiated_protocol()), sni or "-",
             dict(x[0] for x in peer["subject"]).get("commonName", "?") if peer else "-"))
         data = tls.recv(65536)
-        if data.startswith(_HTTP_METHODS):
-            while b"\r\n\r\n" not in data:
-                more = tls.recv(65536)
-                if not more:
-                    break
-                data += more
-            body = b"nativetls serve: hello\n"
-            response = (b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n"
-                        b"Connection: close\r\n\r\n" % len(body)) + body
-            if data.startswith(b"HEAD "):
-                response = response[:-len(body)]
-            tls.sendall(response)  # one write: one complete response
+        eof = not data
+        if data and _classify(data) is None:  # the first bytes of what may be a method: wait for the rest
+            data, eof = _recv_until(tls, data, lambda d: _classify(d) is not None, _HEAD_LIMIT, _HEAD_TIMEOUT)
+        if data and _classify(data) == "http":
+            if not eof:
+                data, eof = _recv_until(tls, data, _head_complete, _HEAD_LIMIT, _HEAD_TIMEOUT)
+            tls.sendall(_http_response(data))
         else:
-            while data:
-                tls.sendall(data)
-                data = tls.recv(65536)
+            _echo(tls, data, eof)
     except Exception as exc:
         _out("%s:%d failed: %s: %s" % (address[0], address[1], type(exc).__name__, exc))
     finally:

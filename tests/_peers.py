@@ -125,9 +125,10 @@ def _kill(proc, grace=3.0):
             proc.wait()
 
 
-def run(argv, input=b"", timeout=20.0, env=None):
-    """Runs ``argv`` to completion, feeding ``input``; kills it after ``timeout`` seconds."""
-    proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+def run(argv, input=b"", timeout=20.0, env=None, cwd=None):
+    """Runs ``argv`` (in ``cwd``) to completion, feeding ``input``; kills it after ``timeout`` seconds."""
+    proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                            cwd=cwd)
     fired = []
 
     def expire():

@@ -37,3 +37,14 @@ def test_floor_smoke_mode_runs():
     out = _smoke(FLOOR)
     for label in ("ssl", "nativetls", "bare ctypes", "bare, GIL held", "bare methods"):
         assert label in out
+
+
+@pytest.mark.skipif(not os.path.exists(RUN), reason="no benchmarks/ beside tests/ (an installed test tree)")
+def test_benchmark_refuses_an_unknown_row():
+    # A misspelt row used to run nothing and print an empty table: it is a usage error naming the row.
+    proc = subprocess.Popen([sys.executable, RUN, "--smoke", "--rows", "no-such-row"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    _out, err = proc.communicate()
+    err = err.decode("utf-8", "replace")
+    assert proc.returncode == 2, err
+    assert "unknown row(s) for --rows: no-such-row" in err and "known rows:" in err, err

@@ -6,228 +6,24 @@ blocker before anything else runs), installs a wheel built here from a "simple" 
 127.0.0.1 with the session's private CA (the stdlib ``ssl`` module, in this test process, is the server).
 
 nativetls (and asn1crypto, enum34 on 2.7) reach the environment through a ``.pth`` file pointing at a directory of
-symlinks to exactly those packages, so nothing else of the test environment leaks in.
+symlinks to exactly those packages, so nothing else of the test environment leaks in. The helpers are in
+tests/_pipenv.py (tests/test_pyz.py uses them too).
 """
 from __future__ import absolute_import, division, print_function
 
-import base64
-import hashlib
 import os
-import socket
-import ssl
 import subprocess
 import sys
-import threading
-import zipfile
 
 import pytest
 
 import _peers
 import nativetls
+from _pipenv import (PACKAGE, MODULE, PY2, UNTRUSTED_MESSAGE, IndexServer, build_wheel, index_files,
+                     make_environment, package_dir)
+from _pipenv import run as _run
 
-try:
-    from http.server import BaseHTTPRequestHandler, HTTPServer
-    from socketserver import ThreadingMixIn
-except ImportError:  # Python 2.7
-    from BaseHTTPServer import BaseHTTPRequestHandler, HTTPServer
-    from SocketServer import ThreadingMixIn
-
-PY2 = sys.version_info[0] == 2
-PACKAGE = "nativetls-demo-pkg"
-MODULE = "nativetls_demo_pkg"
-UNTRUSTED_MESSAGE = "certificate chain does not end in a trusted root"
-
-BLOCKER = '''\
-"""Installed by tests/test_pip.py: this interpreter must not be able to import ssl or _ssl."""
-import sys
-
-BLOCKED = ("ssl", "_ssl")
-
-
-class SSLBlocker(object):
-    def find_module(self, name, path=None):  # Python 2
-        return self if name in BLOCKED else None
-
-    def load_module(self, name):
-        raise ImportError("No module named %s (blocked by the nativetls.pip test)" % name)
-
-    def find_spec(self, name, path=None, target=None):  # Python 3
-        if name in BLOCKED:
-            raise ImportError("No module named %r (blocked by the nativetls.pip test)" % name)
-        return None
-
-
-sys.meta_path.insert(0, SSLBlocker())
-for _name in BLOCKED:
-    sys.modules[_name] = None
-'''
-
-
-# --- a tiny wheel and its index -----------------------------------------------------------------------------
-
-def _record_hash(data):
-    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=")
-    return "sha256=" + digest.decode("ascii")
-
-
-def build_wheel(directory, version="1.0"):
-    """A pure-Python wheel holding ``nativetls_demo_pkg.py`` (``VALUE = 42``); returns its path."""
-    dist = "%s-%s" % (MODULE, version)
-    files = [
-        (MODULE + ".py", b"VALUE = 42\n"),
-        (dist + ".dist-info/METADATA", ("Metadata-Version: 2.1\nName: %s\nVersion: %s\nSummary: nativetls "
-                                        "test package\n\n" % (PACKAGE, version)).encode("ascii")),
-        (dist + ".dist-info/WHEEL", b"Wheel-Version: 1.0\nGenerator: nativetls-tests\nRoot-Is-Purelib: true\n"
-                                    b"Tag: py2-none-any\nTag: py3-none-any\n"),
-    ]
-    record = "".join("%s,%s,%d\n" % (name, _record_hash(data), len(data)) for name, data in files)
-    record += dist + ".dist-info/RECORD,,\n"
-    files.append((dist + ".dist-info/RECORD", record.encode("ascii")))
-    path = os.path.join(directory, dist + "-py2.py3-none-any.whl")
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in files:
-            archive.writestr(name, data)
-    return path
-
-
-def index_files(wheel_path):
-    """URL path -> (content type, body) of a PEP 503 simple index holding one wheel."""
-    with open(wheel_path, "rb") as handle:
-        wheel = handle.read()
-    name = os.path.basename(wheel_path)
-    page = ('<!DOCTYPE html>\n<html><body>\n<a href="/packages/%s#sha256=%s">%s</a>\n</body></html>\n'
-            % (name, hashlib.sha256(wheel).hexdigest(), name)).encode("ascii")
-    root = ('<!DOCTYPE html>\n<html><body><a href="/simple/%s/">%s</a></body></html>\n'
-            % (PACKAGE, PACKAGE)).encode("ascii")
-    return {
-        "/simple/": ("text/html", root),
-        "/simple/%s/" % PACKAGE: ("text/html", page),
-        "/packages/" + name: ("application/octet-stream", wheel),
-    }
-
-
-class _IndexHandler(BaseHTTPRequestHandler):
-    def do_GET(self):
-        path = self.path.split("?", 1)[0]
-        self.server.requests.append(path)
-        entry = self.server.files.get(path)
-        if entry is None:
-            self.send_error(404)
-            return
-        content_type, body = entry
-        self.send_response(200)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
-class IndexServer(ThreadingMixIn, HTTPServer):
-    """A threaded HTTPS server (stdlib ssl) for the index; records request paths and TLS failures."""
-
-    daemon_threads = True
-
-    def __init__(self, files, context):
-        self.files = files
-        self.context = context
-        self.requests = []
-        self.tls_errors = []
-        HTTPServer.__init__(self, ("127.0.0.1", 0), _IndexHandler)
-        self.port = self.server_address[1]
-        self.thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05})
-        self.thread.daemon = True
-        self.thread.start()
-
-    def finish_request(self, request, client_address):
-        request.settimeout(20)
-        try:
-            tls = self.context.wrap_socket(request, server_side=True)
-        except (ssl.SSLError, socket.error, OSError) as exc:
-            self.tls_errors.append(exc)
-            return
-        try:
-            self.RequestHandlerClass(tls, client_address, self)
-        finally:
-            tls.close()
-
-    def handle_error(self, request, client_address):
-        self.tls_errors.append(sys.exc_info()[1])
-
-    def stop(self):
-        self.shutdown()
-        self.server_close()
-        self.thread.join(5)
-
-
-# --- the environment ------------------------------------------------------------------------------------------
-
-def _run(argv, timeout=180):
-    env = dict((k, v) for k, v in os.environ.items()
-               if not k.startswith("PIP_") and k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV",
-                                                        "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE"))
-    env["PIP_CONFIG_FILE"] = os.devnull
-    env["PYTHONNOUSERSITE"] = "1"
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    result = _peers.run(argv, timeout=timeout, env=env)
-    out = result.stdout.decode("utf-8", "replace") + result.stderr.decode("utf-8", "replace")
-    assert not result.timed_out, "timed out: %s\n%s" % (" ".join(argv), out)
-    return result.returncode, out
-
-
-def _package_dir(module):
-    return os.path.dirname(os.path.abspath(module.__file__))
-
-
-def _shim_packages():
-    """The packages nativetls needs at run time, as (name, directory)."""
-    import asn1crypto
-    packages = [("nativetls", _package_dir(nativetls)), ("asn1crypto", _package_dir(asn1crypto))]
-    if PY2:
-        import enum
-        packages.append(("enum", _package_dir(enum)))
-    return packages
-
-
-def _have_virtualenv():
-    try:
-        import virtualenv  # noqa: F401
-        return True
-    except ImportError:
-        return False
-
-
-def make_environment(root):
-    """A fresh virtual environment with pip, nativetls on its path and ssl/_ssl blocked; returns its python."""
-    venv = os.path.join(root, "venv")
-    if _have_virtualenv():
-        argv = [sys.executable, "-m", "virtualenv", "--no-periodic-update", "--no-setuptools", "--no-wheel",
-                "--app-data", os.path.join(root, "app-data"), venv]
-    elif not PY2:
-        argv = [sys.executable, "-m", "venv", venv]
-    else:
-        if os.environ.get("CI"):
-            pytest.fail("virtualenv is missing (requirements-test.txt installs it)")
-        pytest.skip("virtualenv is not installed")
-    code, out = _run(argv)
-    assert code == 0, out
-    python = os.path.join(venv, "bin", "python")
-    code, out = _run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"])
-    assert code == 0, out
-    site_packages = out.strip().splitlines()[-1]
-    shim = os.path.join(root, "shim")
-    os.mkdir(shim)
-    for name, directory in _shim_packages():
-        os.symlink(directory, os.path.join(shim, name))
-    with open(os.path.join(site_packages, "nativetls_test_shim.pth"), "w") as handle:
-        handle.write(shim + "\n")
-    with open(os.path.join(site_packages, "_nativetls_block_ssl.py"), "w") as handle:
-        handle.write(BLOCKER)
-    with open(os.path.join(site_packages, "_nativetls_block_ssl.pth"), "w") as handle:
-        handle.write("import _nativetls_block_ssl\n")
-    return python
+_package_dir = package_dir
 
 
 @pytest.fixture(scope="module")
