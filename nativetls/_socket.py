@@ -450,10 +450,13 @@ class TLSSocket(object):
                         pass  # data the peer sent before its close_notify is dropped, as unwrap() does
             except (WantReadError, WantWriteError):
                 raise  # non-blocking: the caller waits and calls close(force) again
-            except (TLSError, OSError, _socket.error):  # RaggedEOF, a failed connection, a reset: closed anyway
+            except (TLSError, OSError, _socket.error) as exc:  # RaggedEOF, a failed connection, a reset
+                # The socket is closed all the same. force=False reports why, unless only sending our close_notify
+                # failed after the peer's had come (the peer closed first: the two-way close is complete).
+                peer_closed = getattr(buffer, "state", None) in (State.REMOTE_CLOSED, State.BOTH_CLOSED)
                 self._closed = True
                 self._real_close()
-                if not force:
+                if not force and not (peer_closed and not isinstance(exc, TLSError)):
                     raise
                 return
         self._closed = True

@@ -107,7 +107,8 @@ def test_public_names_match_the_contract():
     expected = set("""Backend backend Certificate CertificateVerificationError CipherSuite ClientContext
         ConfigurationError NextProtocol PrivateKey RaggedEOF SecurityWarning ServerContext SigningChain TLSBuffer
         TLSClientConfiguration TLSConfiguration TLSError TLSServerConfiguration TLSSession TLSSocket TLSVersion
-        TLSWrappedBuffer TLSWrappedSocket TrustStore WantReadError WantWriteError""".split())
+        TLSWrappedBuffer TLSWrappedSocket TrustStore WantReadError WantWriteError
+        DEFAULT_CIPHER_LIST TLSImplementation""".split())
     assert set(nativetls.__all__) == expected
     for name in expected:
         assert getattr(nativetls, name).__doc__, name
