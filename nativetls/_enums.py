@@ -499,9 +499,10 @@ _TLS12_ONLY_ENDINGS = ("_SHA256", "_SHA384")
 def cipher_suite_versions(value):
     """The ``(lowest, highest)`` :class:`TLSVersion` in which the suite *value* (a member or int) can be used.
 
-    TLS 1.3 suites (0x13xx, SM4 and GOST MGM) are TLS 1.3 only; suites with an AEAD cipher or a SHA-256/384
-    record MAC came with TLS 1.2 and end with it; the rest (SHA-1 or MD5 MACs) work from TLS 1.0 to TLS 1.2. An int
-    the registry table lacks is taken to be a TLS 1.0-1.2 suite unless it lies in 0x13xx.
+    TLS 1.3 suites (0x13xx, SM4 and GOST MGM) are TLS 1.3 only; suites with an AEAD cipher or (PSK ones apart,
+    RFC 5487) a SHA-256/384 record MAC came with TLS 1.2 and end with it; the rest (SHA-1 or MD5 MACs) work from
+    TLS 1.0 to TLS 1.2, as ``openssl ciphers -V`` says (tests/test_enums.py compares). An int the registry table
+    lacks is taken to be a TLS 1.0-1.2 suite unless it lies in 0x13xx.
     """
     value = int(value)
     if 0x1300 <= value <= 0x13FF or value in _TLS13_OUTSIDE_13XX:
@@ -510,7 +511,9 @@ def cipher_suite_versions(value):
         name = CipherSuite(value).name
     except ValueError:
         return TLSVersion.TLSv1, TLSVersion.TLSv1_2
-    if any(mark in name for mark in _TLS12_ONLY_MARKS) or name.endswith(_TLS12_ONLY_ENDINGS):
+    if any(mark in name for mark in _TLS12_ONLY_MARKS):
+        return TLSVersion.TLSv1_2, TLSVersion.TLSv1_2
+    if name.endswith(_TLS12_ONLY_ENDINGS) and "_PSK_" not in name:  # RFC 5487's PSK ones also run in TLS 1.0
         return TLSVersion.TLSv1_2, TLSVersion.TLSv1_2
     return TLSVersion.TLSv1, TLSVersion.TLSv1_2
 
