@@ -49,6 +49,19 @@ def test_backend_shape(backend):
     assert ("tls1_3" in backend.features) == (nativetls.TLSVersion.TLSv1_3 in backend.supported_versions)
 
 
+def test_backend_is_a_pep748_implementation(backend, pki):
+    assert isinstance(backend, nativetls.TLSImplementation)
+    assert backend.validate_config(nativetls.TLSClientConfiguration()) is None
+    with pytest.raises(nativetls.ConfigurationError):  # a server needs a chain: checked as a server's by its class
+        backend.validate_config(nativetls.TLSServerConfiguration())
+    with pytest.raises(nativetls.ConfigurationError):
+        backend.validate_config(nativetls.TLSConfiguration(), server=True)
+    with pytest.raises(nativetls.ConfigurationError):
+        backend.validate_config(nativetls.TLSConfiguration(trust_store=nativetls.TrustStore.from_id(b"ROOT")))
+    with pytest.raises(TypeError):
+        backend.validate_config("not a configuration")
+
+
 def test_buffers_implement_the_contract(backend, pki):
     from _tls import chain_of, trust_of
     client = backend.client_context(nativetls.TLSConfiguration(trust_store=trust_of(pki.ca)))
