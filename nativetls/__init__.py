@@ -13,9 +13,9 @@ See ``docs/api.md`` for the whole API, and ``nativetls.backend()`` for what the 
 from __future__ import absolute_import, division, print_function, unicode_literals
 
 from ._abc import ClientContext, ServerContext, TLSBuffer
-from ._backend import Backend, backend
+from ._backend import Backend, TLSImplementation, backend
 from ._config import TLSClientConfiguration, TLSConfiguration, TLSServerConfiguration
-from ._enums import CipherSuite, NextProtocol, TLSVersion
+from ._enums import DEFAULT_CIPHER_LIST, CipherSuite, NextProtocol, TLSVersion
 from ._errors import (CertificateVerificationError, ConfigurationError, RaggedEOF, SecurityWarning, TLSError,
                       WantReadError, WantWriteError)
 from ._objects import Certificate, PrivateKey, SigningChain, TLSSession, TrustStore
@@ -33,4 +33,5 @@ __all__ = [str(name) for name in (
     "SigningChain", "TLSBuffer", "TLSClientConfiguration", "TLSConfiguration", "TLSError", "TLSServerConfiguration",
     "TLSSession", "TLSSocket", "TLSVersion", "TLSWrappedBuffer", "TLSWrappedSocket", "TrustStore",
     "WantReadError", "WantWriteError",
+    "DEFAULT_CIPHER_LIST", "TLSImplementation",  # PEP 748
 )]

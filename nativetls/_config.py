@@ -7,11 +7,15 @@ backend ever sees a malformed value. What remains for a backend is to refuse *va
 """
 from __future__ import absolute_import, division, print_function, unicode_literals
 
+import warnings
+
 from ._compat import int_types, text_type
-from ._enums import CipherSuite, NextProtocol, TLSVersion, _VERSION_ORDER
+from ._enums import CipherSuite, NextProtocol, TLSVersion, _VERSION_ORDER, cipher_suite_versions
+from ._errors import ConfigurationError, SecurityWarning
 from ._objects import Certificate, PrivateKey, SigningChain, TrustStore
 
-__all__ = ["TLSConfiguration", "TLSClientConfiguration", "TLSServerConfiguration", "DEFAULT_LOWEST_VERSION"]
+__all__ = ["TLSConfiguration", "TLSClientConfiguration", "TLSServerConfiguration", "DEFAULT_LOWEST_VERSION",
+           "versions_for_ciphers"]
 
 #: What ``lowest_supported_version=None`` means on every backend.
 DEFAULT_LOWEST_VERSION = TLSVersion.TLSv1_2
@@ -62,6 +66,53 @@ def _check_ciphers(value):
     if not result:
         raise ValueError("ciphers must not be empty (use None for the backend's defaults)")
     return tuple(result)
+
+
+_CONCRETE = sorted(_VERSION_ORDER, key=_VERSION_ORDER.get)
+
+
+def versions_for_ciphers(configuration, low, high, available=None):
+    """Narrow a backend's concrete version bounds *low*..*high* to the versions ``configuration.ciphers`` can be used
+    in; every backend that accepts ``ciphers`` calls this, so the bounds are never widened and a list that leaves no
+    version raises here, when the context is made.
+
+    A list without TLS 1.3 suites turns TLS 1.3 off. When the bounds would otherwise have allowed it (and it is in
+    *available*, the backend's versions), a :class:`SecurityWarning` says so, unless ``highest_supported_version``
+    was set below TLS 1.3, which says the same on purpose. A list with only TLS 1.3 suites turns TLS 1.2 and below
+    off, silently: that list asks for nothing else.
+
+    Returns:
+        ``(low, high)``, concrete :class:`TLSVersion` members with ``low <= high``.
+
+    Raises:
+        ConfigurationError: no configured suite can be used by any version from *low* to *high*.
+    """
+    if configuration.ciphers is None:
+        return low, high
+    in_bounds = [v for v in _CONCRETE if _VERSION_ORDER[low] <= _VERSION_ORDER[v] <= _VERSION_ORDER[high]]
+    usable = set()
+    for suite in configuration.ciphers:
+        first, last = cipher_suite_versions(suite)
+        usable.update(v for v in in_bounds if _VERSION_ORDER[first] <= _VERSION_ORDER[v] <= _VERSION_ORDER[last])
+    if not usable:
+        raise ConfigurationError(
+            "none of the configured cipher suites (%s) can be used with %s: they need %s"
+            % (", ".join(getattr(s, "name", "0x%04X" % int(s)) for s in configuration.ciphers),
+               low.value if low is high else "%s to %s" % (low.value, high.value),
+               " or ".join(sorted(set(_range_text(*cipher_suite_versions(s)) for s in configuration.ciphers)))))
+    versions = [v for v in in_bounds if v in usable]
+    tls13 = TLSVersion.TLSv1_3
+    if (tls13 in in_bounds and tls13 not in usable and (available is None or tls13 in available)
+            and configuration.highest_supported_version in (None, tls13, TLSVersion.MAXIMUM_SUPPORTED)):
+        warnings.warn("nativetls: ciphers names no TLS 1.3 cipher suite, so TLS 1.3 is off for this context; add "
+                      "TLS 1.3 suites (nativetls.DEFAULT_CIPHER_LIST starts with them), or set "
+                      "highest_supported_version=TLSVersion.TLSv1_2 to say that TLS 1.2 is meant",
+                      SecurityWarning, stacklevel=6)
+    return versions[0], versions[-1]
+
+
+def _range_text(first, last):
+    return first.value if first is last else "%s to %s" % (first.value, last.value)
 
 
 def _check_protocols(value):
@@ -197,7 +248,10 @@ class TLSConfiguration(object):
         return type(self)(**values)
 
     def _key(self):
-        return tuple(getattr(self, name) for name in _FIELDS)
+        # An empty inner_protocols is the same as None (PEP 748's configurations report it as an empty sequence).
+        values = [getattr(self, "_" + name) for name in _FIELDS]
+        values[_FIELDS.index("inner_protocols")] = self._inner_protocols or None
+        return tuple(values)
 
     def __eq__(self, other):
         if not isinstance(other, TLSConfiguration):
@@ -213,7 +267,7 @@ class TLSConfiguration(object):
 
     def __repr__(self):
         defaults = _DEFAULTS
-        parts = ["%s=%r" % (name, getattr(self, name)) for name in _FIELDS if getattr(self, name) != defaults[name]]
+        parts = ["%s=%r" % (name, value) for name, value in zip(_FIELDS, self._key()) if value != defaults[name]]
         return "%s(%s)" % (type(self).__name__, ", ".join(parts))
 
 
@@ -221,13 +275,38 @@ _DEFAULTS = dict((name, None) for name in _FIELDS)
 _DEFAULTS["validate_certificates"] = True
 
 
-class TLSClientConfiguration(TLSConfiguration):
-    """PEP 748's client configuration: the same fields as :class:`TLSConfiguration`, accepted wherever it is."""
+class _PEP748Configuration(TLSConfiguration):
+    """What PEP 748's two configuration classes share: PEP 748's argument order and an empty-sequence
+    ``inner_protocols`` default."""
+
+    __slots__ = ()
+
+    def __init__(self, certificate_chain=None, ciphers=None, inner_protocols=None, lowest_supported_version=None,
+                 highest_supported_version=None, trust_store=None, validate_certificates=True, sni_callback=None):
+        super(_PEP748Configuration, self).__init__(
+            validate_certificates=validate_certificates, certificate_chain=certificate_chain, ciphers=ciphers,
+            inner_protocols=inner_protocols, lowest_supported_version=lowest_supported_version,
+            highest_supported_version=highest_supported_version, trust_store=trust_store, sni_callback=sni_callback)
+
+    inner_protocols = property(lambda self: self._inner_protocols or (),
+                               doc="Tuple of NextProtocol/bytes offered or accepted with ALPN; empty for none "
+                                   "(PEP 748).")
+
+
+class TLSClientConfiguration(_PEP748Configuration):
+    """PEP 748's client configuration, accepted wherever a :class:`TLSConfiguration` is.
+
+    The arguments are PEP 748's, in its order (``certificate_chain, ciphers, inner_protocols,
+    lowest_supported_version, highest_supported_version, trust_store``), followed by nativetls's
+    ``validate_certificates`` and ``sni_callback``; ``inner_protocols`` reads as an empty tuple when none were
+    given (equal to None in effect: it compares equal to a configuration made with None).
+    """
 
     __slots__ = ()
 
 
-class TLSServerConfiguration(TLSConfiguration):
-    """PEP 748's server configuration: the same fields as :class:`TLSConfiguration`, accepted wherever it is."""
+class TLSServerConfiguration(_PEP748Configuration):
+    """PEP 748's server configuration, accepted wherever a :class:`TLSConfiguration` is (arguments as for
+    :class:`TLSClientConfiguration`; ``certificate_chain`` may be a sequence of :class:`SigningChain`)."""
 
     __slots__ = ()

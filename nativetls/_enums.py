@@ -12,7 +12,7 @@ import sys
 # ``from nativetls._enums import *`` on Python 2 needs native (byte) str names
 # in __all__: with unicode_literals a plain list would hold ``unicode`` items
 # and the star-import would raise TypeError there.
-__all__ = [str("TLSVersion"), str("CipherSuite"), str("NextProtocol")]
+__all__ = [str("TLSVersion"), str("CipherSuite"), str("NextProtocol"), str("DEFAULT_CIPHER_LIST")]
 
 _PY2 = sys.version_info[0] == 2
 
@@ -470,6 +470,52 @@ class NextProtocol(enum.Enum):
     FTP = b"ftp"
     STUN = b"stun.nat-discovery"
     TURN = b"stun.turn"
+
+
+#: PEP 748's recommended cipher list, in preference order: the three TLS 1.3 suites every TLS 1.3 stack enables by
+#: default (PEP 748: "the default cipher list for TLS v1.3 should comprise the ... cipher suites from the TLS v1.3
+#: specification"; the two CCM ones are left out, as OpenSSL and SChannel leave them off by default), then PEP 748's
+#: six ECDHE + AEAD suites for TLS 1.2. A ``ciphers`` list is complete on nativetls, so this list names its TLS 1.3
+#: suites; PEP 748's reference leaves them out and keeps TLS 1.3 at its defaults (docs/migration.md).
+DEFAULT_CIPHER_LIST = (
+    CipherSuite.TLS_AES_256_GCM_SHA384,
+    CipherSuite.TLS_CHACHA20_POLY1305_SHA256,
+    CipherSuite.TLS_AES_128_GCM_SHA256,
+    CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+    CipherSuite.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+    CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+    CipherSuite.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+    CipherSuite.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+    CipherSuite.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+)
+
+# TLS 1.3 suites outside 0x13xx: SM4 (RFC 8998) and GOST with MGM (RFC 9367).
+_TLS13_OUTSIDE_13XX = frozenset([0x00C6, 0x00C7, 0xC103, 0xC104, 0xC105, 0xC106])
+# Name parts of the suites RFC 5246 (TLS 1.2) introduced: AEAD ciphers and SHA-2 record MACs.
+_TLS12_ONLY_MARKS = ("_GCM", "_CCM", "CHACHA20_POLY1305", "_CTR_OMAC", "_CNT_IMIT")
+_TLS12_ONLY_ENDINGS = ("_SHA256", "_SHA384")
+
+
+def cipher_suite_versions(value):
+    """The ``(lowest, highest)`` :class:`TLSVersion` in which the suite *value* (a member or int) can be used.
+
+    TLS 1.3 suites (0x13xx, SM4 and GOST MGM) are TLS 1.3 only; suites with an AEAD cipher or (PSK ones apart,
+    RFC 5487) a SHA-256/384 record MAC came with TLS 1.2 and end with it; the rest (SHA-1 or MD5 MACs) work from
+    TLS 1.0 to TLS 1.2, as ``openssl ciphers -V`` says (tests/test_enums.py compares). An int the registry table
+    lacks is taken to be a TLS 1.0-1.2 suite unless it lies in 0x13xx.
+    """
+    value = int(value)
+    if 0x1300 <= value <= 0x13FF or value in _TLS13_OUTSIDE_13XX:
+        return TLSVersion.TLSv1_3, TLSVersion.TLSv1_3
+    try:
+        name = CipherSuite(value).name
+    except ValueError:
+        return TLSVersion.TLSv1, TLSVersion.TLSv1_2
+    if any(mark in name for mark in _TLS12_ONLY_MARKS):
+        return TLSVersion.TLSv1_2, TLSVersion.TLSv1_2
+    if name.endswith(_TLS12_ONLY_ENDINGS) and "_PSK_" not in name:  # RFC 5487's PSK ones also run in TLS 1.0
+        return TLSVersion.TLSv1_2, TLSVersion.TLSv1_2
+    return TLSVersion.TLSv1, TLSVersion.TLSv1_2
 
 
 def cipher_suite_or_int(value):

@@ -32,6 +32,22 @@ def _as_bytes(data, what):
     return bytes(data)
 
 
+def _one_source(what, buffer, path, id):
+    """Check that exactly one of PEP 748's ``buffer=``, ``path=``, ``id=`` was given; returns its name."""
+    given = [name for name, value in (("buffer", buffer), ("path", path), ("id", id)) if value is not None]
+    if len(given) != 1:
+        raise ValueError("%s takes exactly one of buffer=, path= or id= (got %s)"
+                         % (what, ", ".join(given) if given else "none"))
+    return given[0]
+
+
+def _identity_error(what, identity):
+    """The ConfigurationError for an object made with ``from_id``: no backend here has an identity-based store."""
+    from ._errors import ConfigurationError
+    return ConfigurationError("%s %r names an identity in a system store (from_id), and nativetls's backends have no "
+                              "identity-based store: load it from a buffer or a file" % (what, identity))
+
+
 def _pem_blocks(data, labels):
     """Yield the DER of each PEM block of *data* whose label is in *labels* (other blocks are skipped)."""
     for label, _headers, der in _asn1_pem.unarmor(data, multiple=True):
@@ -64,14 +80,42 @@ def _certificates_from(data, origin):
 class Certificate(object):
     """An X.509 certificate (immutable; compares by its DER encoding).
 
-    Make one with :meth:`from_buffer` or :meth:`from_file`.
+    ``Certificate(buffer=...)``, ``Certificate(path=...)`` or ``Certificate(id=...)`` (PEP 748; exactly one), or
+    :meth:`from_buffer`, :meth:`from_file`, :meth:`from_id`. The certificate is parsed at once. When the PEM data
+    also holds a private key (one file with both), the key and the certificates after the first are kept with
+    the certificate, for a :class:`SigningChain` whose leaf key is None.
+
+    Raises:
+        ValueError: not exactly one source, or it holds no parseable certificate. TypeError: *buffer* is not
+            bytes. OSError/IOError: *path* cannot be read.
     """
 
-    __slots__ = ("_der", "_parsed")
+    __slots__ = ("_der", "_parsed", "_id", "_key")
 
-    def __init__(self, der):
+    def __init__(self, buffer=None, path=None, id=None):
+        source = _one_source("Certificate", buffer, path, id)
+        self._parsed = self._id = self._key = None
+        if source == "id":
+            self._der = None
+            self._id = id
+            return
+        if source == "buffer":
+            data, origin = _as_bytes(buffer, "certificate data"), "the buffer"
+        else:
+            data, origin = _read(path), repr(path)
+        ders = _certificates_from(data, origin)
+        self._der = ders[0]
+        key = _bundled_key(data, origin)
+        # (key, the certificates after the first): what a SigningChain whose leaf key is None takes from this file.
+        self._key = None if key is None else (key, tuple(ders[1:]))
+
+    @classmethod
+    def _from_der(cls, der):
+        """A Certificate from DER bytes already checked by :func:`_certificates_from` (no second parse)."""
+        self = cls.__new__(cls)
         self._der = bytes(der)
-        self._parsed = None
+        self._parsed = self._id = self._key = None
+        return self
 
     @classmethod
     def from_buffer(cls, data):
@@ -80,8 +124,7 @@ class Certificate(object):
         Raises:
             ValueError: *data* holds no parseable certificate. TypeError: *data* is not bytes.
         """
-        data = _as_bytes(data, "certificate data")
-        return cls(_certificates_from(data, "the buffer")[0])
+        return cls(buffer=data)
 
     @classmethod
     def from_file(cls, path):
@@ -90,10 +133,23 @@ class Certificate(object):
         Raises:
             OSError/IOError: the file cannot be read. ValueError: it holds no parseable certificate.
         """
-        return cls(_certificates_from(_read(path), repr(path))[0])
+        return cls(path=path)
+
+    @classmethod
+    def from_id(cls, id):
+        """PEP 748: a certificate named by an identifier in a system store. nativetls's backends have no
+        identity-based store, so using it (making a context, ``validate_config``, ``to_der``) raises
+        :class:`ConfigurationError`; build the certificate from a buffer or a file instead."""
+        return cls(id=id)
 
     def to_der(self):
-        """The certificate's DER encoding (bytes)."""
+        """The certificate's DER encoding (bytes).
+
+        Raises:
+            ConfigurationError: the certificate was made with :meth:`from_id`.
+        """
+        if self._der is None:
+            raise _identity_error("certificate", self._id)
         return self._der
 
     def to_pem(self):
@@ -104,7 +160,7 @@ class Certificate(object):
     def asn1(self):
         """The certificate parsed by asn1crypto (``asn1crypto.x509.Certificate``)."""
         if self._parsed is None:
-            self._parsed = _asn1_x509.Certificate.load(self._der)
+            self._parsed = _asn1_x509.Certificate.load(self.to_der())
         return self._parsed
 
     @property
@@ -113,15 +169,17 @@ class Certificate(object):
         return self.asn1.subject.human_friendly
 
     def __eq__(self, other):
-        return isinstance(other, Certificate) and other._der == self._der
+        return isinstance(other, Certificate) and (other._der, other._id) == (self._der, self._id)
 
     def __ne__(self, other):
         return not self == other
 
     def __hash__(self):
-        return hash(self._der)
+        return hash((self._der, self._id))
 
     def __repr__(self):
+        if self._der is None:
+            return "<Certificate id=%r>" % (self._id,)
         return "<Certificate %s>" % self.subject
 
 
@@ -143,19 +201,56 @@ def _der_key_label(der):
     return None
 
 
+def _bundled_key(data, origin):
+    """The PrivateKey in PEM *data* that also holds certificates, or None (no key block, or DER data)."""
+    if not _asn1_pem.detect(data) or b"PRIVATE KEY-----" not in data:
+        return None
+    try:
+        return PrivateKey._make(PrivateKey._pem_of(data, origin), None)
+    except ValueError:
+        return None
+
+
 class PrivateKey(object):
     """A private key (RSA or EC; PKCS#1, SEC1 or PKCS#8, optionally encrypted), in PEM form internally.
 
-    The key is decrypted by the backend when a context is made: a wrong password fails then, with
-    ``ConfigurationError``.
+    ``PrivateKey(buffer=...)``, ``PrivateKey(path=...)`` or ``PrivateKey(id=...)`` (PEP 748; exactly one, plus an
+    optional *password*), or :meth:`from_buffer`, :meth:`from_file`, :meth:`from_id`. The key is decrypted by the
+    backend when a context is made: a wrong password fails then, with ``ConfigurationError``.
+
+    Raises:
+        ValueError: not exactly one source, or it holds no private key. TypeError: wrong argument types.
     """
 
-    __slots__ = ("_pem", "_password")
+    __slots__ = ("_pem_data", "_password", "_id")
 
-    def __init__(self, pem, password=None):
-        self._pem = bytes(pem)
+    def __init__(self, buffer=None, path=None, id=None, password=None):
+        source = _one_source("PrivateKey", buffer, path, id)
         self._check_password(password)
+        self._id = None
+        if source == "id":
+            self._pem_data, self._password, self._id = None, None, id
+            return
+        if source == "buffer":
+            data, origin = _as_bytes(buffer, "key data"), "the buffer"
+        else:
+            data, origin = _read(path), repr(path)
+        self._pem_data = self._pem_of(data, origin)
         self._password = password
+
+    @classmethod
+    def _make(cls, pem, password):
+        """A PrivateKey from PEM bytes :meth:`_pem_of` produced (no second parse)."""
+        self = cls.__new__(cls)
+        self._pem_data, self._password, self._id = bytes(pem), password, None
+        return self
+
+    @property
+    def _pem(self):
+        """The key in PEM form, for the backends (ConfigurationError for a key made with :meth:`from_id`)."""
+        if self._pem_data is None:
+            raise _identity_error("private key", self._id)
+        return self._pem_data
 
     @staticmethod
     def _check_password(password):
@@ -172,16 +267,26 @@ class PrivateKey(object):
         Raises:
             ValueError: *data* holds no private key. TypeError: wrong argument types.
         """
-        return cls._load(_as_bytes(data, "key data"), password, "the buffer")
+        return cls(buffer=data, password=password)
 
     @classmethod
     def from_file(cls, path, password=None):
         """Load a private key from a PEM or DER file (see :meth:`from_buffer`)."""
-        return cls._load(_read(path), password, repr(path))
+        return cls(path=path, password=password)
 
     @classmethod
-    def _load(cls, data, password, origin):
-        cls._check_password(password)
+    def from_id(cls, id):
+        """PEP 748: a key named by an identifier in a system store. nativetls's backends have no identity-based
+        store, so making a context with it (or ``validate_config``) raises :class:`ConfigurationError`."""
+        return cls(id=id)
+
+    @staticmethod
+    def _pem_of(data, origin):
+        """The first private key in PEM or DER *data*, as PEM bytes.
+
+        Raises:
+            ValueError: there is none.
+        """
         if _asn1_pem.detect(data):
             blocks = [(label, headers, der) for label, headers, der in _asn1_pem.unarmor(data, multiple=True)
                       if label in _KEY_LABELS]
@@ -191,20 +296,24 @@ class PrivateKey(object):
             if headers:  # traditional OpenSSL encryption (Proc-Type/DEK-Info): keep the block as written
                 start = data.index(b"-----BEGIN " + label.encode("ascii"))
                 end_marker = b"-----END " + label.encode("ascii") + b"-----"
-                return cls(data[start:data.index(end_marker, start) + len(end_marker)] + b"\n", password)
-            return cls(_asn1_pem.armor(label, der), password)
+                return data[start:data.index(end_marker, start) + len(end_marker)] + b"\n"
+            return _asn1_pem.armor(label, der)
         label = _der_key_label(data)
         if label is None:
             raise ValueError("%s is not a private key (PEM or DER, PKCS#1, SEC1 or PKCS#8)" % origin)
-        return cls(_asn1_pem.armor(label, data), password)
+        return _asn1_pem.armor(label, data)
 
     @property
     def is_encrypted(self):
-        """Whether the key needs a password."""
-        return b"ENCRYPTED" in self._pem.split(b"\n", 2)[0] or b"Proc-Type: 4,ENCRYPTED" in self._pem
+        """Whether the key needs a password (False for a key made with :meth:`from_id`)."""
+        pem = self._pem_data
+        if pem is None:
+            return False
+        return b"ENCRYPTED" in pem.split(b"\n", 2)[0] or b"Proc-Type: 4,ENCRYPTED" in pem
 
     def _password_bytes(self):
         """Resolve the password (calling it if it is a callable) to bytes, or None."""
+        self._pem  # a key made with from_id raises ConfigurationError here
         password = self._password
         if callable(password):
             password = password()
@@ -215,23 +324,41 @@ class PrivateKey(object):
         return password
 
     def __repr__(self):
+        if self._pem_data is None:
+            return "<PrivateKey id=%r>" % (self._id,)
         return "<PrivateKey%s>" % (" (encrypted)" if self.is_encrypted else "")
 
 
 class SigningChain(object):
     """A certificate chain with its private key: ``leaf=(Certificate, PrivateKey)``, ``chain`` the intermediates.
 
+    *chain* may be omitted or None (no intermediates). As in PEP 748 the leaf's key may be None when the
+    certificate was read from PEM data that holds the key too: the key found there is used (``leaf`` returns it),
+    and, when *chain* is empty, the certificates that follow the leaf in that data (as ``ssl``'s
+    ``load_cert_chain(certfile)`` reads a file with both).
+
     Raises:
-        TypeError: the parts are not Certificates and a PrivateKey.
+        TypeError: the parts are not Certificates and a PrivateKey (or None). ValueError: the key is None and the
+            certificate's data held no private key.
     """
 
     __slots__ = ("_leaf", "_chain")
 
-    def __init__(self, leaf, chain=()):
+    def __init__(self, leaf, chain=None):
+        if isinstance(leaf, list):
+            leaf = tuple(leaf)
         if not (isinstance(leaf, tuple) and len(leaf) == 2 and isinstance(leaf[0], Certificate)
-                and isinstance(leaf[1], PrivateKey)):
-            raise TypeError("leaf must be a (Certificate, PrivateKey) tuple")
-        chain = tuple(chain)
+                and (leaf[1] is None or isinstance(leaf[1], PrivateKey))):
+            raise TypeError("leaf must be a (Certificate, PrivateKey) tuple (the key may be None when the "
+                            "certificate's file holds it)")
+        chain = () if chain is None else tuple(chain)
+        if leaf[1] is None and leaf[0]._id is None:
+            if leaf[0]._key is None:
+                raise ValueError("the leaf's key is None, and the certificate was not read from PEM data that also "
+                                 "holds a private key: pass the PrivateKey")
+            key, rest = leaf[0]._key
+            leaf = (leaf[0], key)
+            chain = chain or tuple(Certificate._from_der(der) for der in rest)
         if not all(isinstance(c, Certificate) for c in chain):
             raise TypeError("chain must be a sequence of Certificate")
         self._leaf = leaf
@@ -248,7 +375,7 @@ class SigningChain(object):
             OSError/IOError, ValueError: unreadable or malformed files.
         """
         ders = _certificates_from(_read(chain_path), repr(chain_path))
-        certs = [Certificate(der) for der in ders]
+        certs = [Certificate._from_der(der) for der in ders]
         return cls((certs[0], PrivateKey.from_file(key_path, password)), certs[1:])
 
     def __eq__(self, other):
@@ -283,15 +410,43 @@ def _crls_from(data, origin):
 class TrustStore(object):
     """The certificates trusted as roots (anchors) of a peer's chain, and optionally CRLs to check against.
 
-    ``TrustStore.system()`` is the operating system's store. A custom store replaces it entirely.
+    ``TrustStore.system()`` (or ``TrustStore()``) is the operating system's store. A custom store replaces it
+    entirely: ``TrustStore(buffer=...)``, ``TrustStore(path=...)`` (PEP 748; at most one), :meth:`from_buffer`,
+    :meth:`from_file`. ``TrustStore(id=...)`` / :meth:`from_id` names a store nativetls's backends cannot open
+    (ConfigurationError when used).
+
+    Raises:
+        ValueError: more than one source, or no certificate in it. OSError/IOError: *path* cannot be read.
     """
 
-    __slots__ = ("_certs", "_crls", "_origin")
+    __slots__ = ("_certs", "_crls", "_origin", "_id")
 
-    def __init__(self, certificates=None, crls=(), origin="system"):
+    def __init__(self, buffer=None, path=None, id=None):
+        self._crls = ()
+        self._id = None
+        if buffer is None and path is None and id is None:
+            self._certs, self._origin = None, "system"
+            return
+        source = _one_source("TrustStore", buffer, path, id)
+        if source == "id":
+            self._certs, self._origin, self._id = None, "id", id
+        elif source == "buffer":
+            data = _as_bytes(buffer, "trust store data")
+            self._certs = tuple(Certificate._from_der(d) for d in _certificates_from(data, "the buffer"))
+            self._origin = "buffer"
+        else:
+            self._certs = tuple(Certificate._from_der(d) for d in _certificates_from(_read(path), repr(path)))
+            self._origin = str(path)
+
+    @classmethod
+    def _make(cls, certificates, crls=(), origin="system", id=None):
+        """A TrustStore from Certificate objects already made (None: the system store)."""
+        self = cls.__new__(cls)
         self._certs = None if certificates is None else tuple(certificates)
         self._crls = tuple(crls)
         self._origin = origin
+        self._id = id
+        return self
 
     @classmethod
     def system(cls):
@@ -305,13 +460,18 @@ class TrustStore(object):
         Raises:
             ValueError: no certificate in *data*.
         """
-        data = _as_bytes(data, "trust store data")
-        return cls([Certificate(d) for d in _certificates_from(data, "the buffer")], origin="buffer")
+        return cls(buffer=data)
 
     @classmethod
     def from_file(cls, path):
         """Trust the certificates in a PEM (any number) or DER (one) file."""
-        return cls([Certificate(d) for d in _certificates_from(_read(path), repr(path))], origin=str(path))
+        return cls(path=path)
+
+    @classmethod
+    def from_id(cls, id):
+        """PEP 748: a trust store named by an identifier. nativetls's backends have no identity-based store, so
+        making a context with it (or ``validate_config``) raises :class:`ConfigurationError`."""
+        return cls(id=id)
 
     from_pem_file = from_file
 
@@ -328,16 +488,22 @@ class TrustStore(object):
             ders = _crls_from(crls, "the CRL buffer")
         else:
             ders = _crls_from(_read(crls), repr(crls))
-        return TrustStore(self._certs, self._crls + ders, self._origin)
+        return TrustStore._make(self._certs, self._crls + ders, self._origin, self._id)
 
     @property
     def is_system(self):
         """True for the operating system's store."""
-        return self._certs is None
+        return self._certs is None and self._id is None
 
     @property
     def certificates(self):
-        """The trusted certificates (a tuple), or None for the system store."""
+        """The trusted certificates (a tuple), or None for the system store.
+
+        Raises:
+            ConfigurationError: the store was made with :meth:`from_id`.
+        """
+        if self._id is not None:
+            raise _identity_error("trust store", self._id)
         return self._certs
 
     @property
@@ -346,16 +512,19 @@ class TrustStore(object):
         return self._crls
 
     def __eq__(self, other):
-        return isinstance(other, TrustStore) and (other._certs, other._crls) == (self._certs, self._crls)
+        return isinstance(other, TrustStore) and ((other._certs, other._crls, other._id)
+                                                  == (self._certs, self._crls, self._id))
 
     def __ne__(self, other):
         return not self == other
 
     def __hash__(self):
-        return hash((self._certs, self._crls))
+        return hash((self._certs, self._crls, self._id))
 
     def __repr__(self):
-        if self._certs is None:
+        if self._id is not None:
+            what = "id=%r" % (self._id,)
+        elif self._certs is None:
             what = "system"
         else:
             what = "%d certificate(s) from %s" % (len(self._certs), self._origin)

@@ -408,19 +408,59 @@ class TLSSocket(object):
         """Shut down the underlying socket (no close_notify: use ``close()`` or ``unwrap()`` for that)."""
         self._raw().shutdown(how)
 
-    def close(self):
-        """Send close_notify (best effort, without waiting for the peer's), free the TLS state, close the socket.
+    def close(self, force=None):
+        """Close the connection and the socket.
 
-        Bytes that arrived unread are read away first (a socket closed with unread bytes sends a reset, which can
-        destroy the close_notify before the peer reads it). With ``makefile()`` objects open, the real close
-        happens when the last of them closes.
+        ``close()``: as ``ssl.SSLSocket.close()``, send close_notify (best effort, without waiting for the peer's),
+        free the TLS state, close the socket. Bytes that arrived unread are read away first (a socket closed with
+        unread bytes sends a reset, which can destroy the close_notify before the peer reads it). With
+        ``makefile()`` objects open, the real close happens when the last of them closes.
+
+        PEP 748's ``close(force)``: ``force=True`` sends close_notify and closes without waiting for the peer's;
+        ``force=False`` also waits for the peer's close_notify (reading away data sent before it) and then closes.
+        On a non-blocking socket both raise :class:`WantWriteError` while close_notify cannot be sent yet, and
+        ``force=False`` raises :class:`WantReadError` until the peer's close_notify came: call ``close(force)``
+        again once the socket is ready. Neither waits for ``makefile()`` objects.
+
+        Raises:
+            WantReadError, WantWriteError: non-blocking, with *force* given (see above). RaggedEOF: ``force=False``
+                and the peer closed the transport without close_notify (the socket is closed all the same).
         """
+        if force is not None:
+            return self._close_pep748(bool(force))
         if PY2 and self._makefile_refs > 0:
             self._makefile_refs -= 1
             return
         self._closed = True
         if self._io_refs <= 0:
             self._real_close()
+
+    def _close_pep748(self, force):
+        buffer = self._buffer
+        if buffer is not None and buffer.negotiated_tls_version is not None:
+            try:
+                if self._direct:
+                    self._drive_direct(buffer.shutdown)
+                    while not force and self._drive_direct(buffer.read, _RECV_SIZE):
+                        pass
+                else:
+                    buffer.shutdown()  # idempotent: a retried close() only flushes what is left
+                    self._flush(raise_if_blocked=True)
+                    while not force and self._drive(buffer.read, _RECV_SIZE):
+                        pass  # data the peer sent before its close_notify is dropped, as unwrap() does
+            except (WantReadError, WantWriteError):
+                raise  # non-blocking: the caller waits and calls close(force) again
+            except (TLSError, OSError, _socket.error) as exc:  # RaggedEOF, a failed connection, a reset
+                # The socket is closed all the same. force=False reports why, unless only sending our close_notify
+                # failed after the peer's had come (the peer closed first: the two-way close is complete).
+                peer_closed = getattr(buffer, "state", None) in (State.REMOTE_CLOSED, State.BOTH_CLOSED)
+                self._closed = True
+                self._real_close()
+                if not force and not (peer_closed and not isinstance(exc, TLSError)):
+                    raise
+                return
+        self._closed = True
+        self._real_close()
 
     def _real_close(self):
         buffer, self._buffer = self._buffer, None
@@ -530,17 +570,20 @@ class TLSSocket(object):
 
     # --- what was negotiated (see TLSBuffer) ------------------------------------------------------------------
     def cipher(self):
-        """The negotiated :class:`CipherSuite` (or int), or None."""
-        return self._tls().cipher()
+        """The negotiated :class:`CipherSuite` (or int), or None (before the handshake, once closed, listening)."""
+        buffer = self._buffer
+        return None if buffer is None else buffer.cipher()
 
     def negotiated_protocol(self):
-        """The ALPN protocol chosen, or None."""
-        return self._tls().negotiated_protocol()
+        """The ALPN protocol chosen, or None (also before the handshake, once closed, listening)."""
+        buffer = self._buffer
+        return None if buffer is None else buffer.negotiated_protocol()
 
     @property
     def negotiated_tls_version(self):
-        """The :class:`TLSVersion` in use, or None."""
-        return self._tls().negotiated_tls_version
+        """The :class:`TLSVersion` in use, or None (before the handshake, once closed, listening)."""
+        buffer = self._buffer
+        return None if buffer is None else buffer.negotiated_tls_version
 
     def getpeercert(self, binary_form=False):
         """The peer's certificate as a dict like ``ssl``'s, or DER with *binary_form*; None if it sent none."""

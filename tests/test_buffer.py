@@ -244,11 +244,111 @@ def test_ssl_versions_are_configuration_errors(pki, version):
     (nativetls.CipherSuite.TLS_AES_128_GCM_SHA256, TLSVersion.TLSv1_3),
 ])
 def test_cipher_selection(pki, suite, version):
-    client = client_context(pki, ciphers=[suite])
+    # A TLS 1.2 list says TLS 1.2 by its bound (without it, it warns: test_tls12_list_turns_tls13_off_loudly).
+    bounds = {} if version is TLSVersion.TLSv1_3 else dict(highest_supported_version=TLSVersion.TLSv1_2)
+    client = client_context(pki, ciphers=[suite], **bounds)
     c, s = client.wrap_buffers("localhost"), server_context(pki).wrap_buffers()
     handshake(c, s)
     assert c.cipher() is suite and s.cipher() is suite
     assert c.negotiated_tls_version is version
+
+
+# --- ciphers never override the version bounds (issue 14) ------------------------------------------------------
+ECDHE_ECDSA_AES128_SHA = 0xC009  # a TLS 1.0-1.2 suite (SHA-1 MAC)
+TLS13_ONLY = [nativetls.CipherSuite.TLS_AES_128_GCM_SHA256, nativetls.CipherSuite.TLS_CHACHA20_POLY1305_SHA256]
+OLD = dict(lowest_supported_version=TLSVersion.TLSv1)
+
+
+@pytest.fixture(scope="module")
+def ecdsa(pki):
+    return pki.factory.leaf(pki.intermediate, "localhost", key="p256", name="ecdsa-localhost")
+
+
+def _quiet(make, *args, **fields):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", nativetls.SecurityWarning)  # TLS < 1.2 warns, tested elsewhere
+        return make(*args, **fields)
+
+
+def test_tls11_bound_holds_with_a_cipher_list_client(pki, ecdsa):
+    client = _quiet(client_context, pki, ciphers=[ECDHE_ECDSA_AES128_SHA],
+                    highest_supported_version=TLSVersion.TLSv1_1, **OLD)
+    server = _quiet(server_context, pki, ecdsa, **OLD)  # the server would take TLS 1.3 or 1.2 if offered
+    c, s = client.wrap_buffers("localhost"), server.wrap_buffers()
+    handshake(c, s)
+    assert c.negotiated_tls_version is TLSVersion.TLSv1_1 and s.negotiated_tls_version is TLSVersion.TLSv1_1
+    assert int(c.cipher()) == ECDHE_ECDSA_AES128_SHA
+
+
+def test_tls11_bound_holds_with_a_cipher_list_server(pki, ecdsa):
+    server = _quiet(server_context, pki, ecdsa, ciphers=[ECDHE_ECDSA_AES128_SHA],
+                    highest_supported_version=TLSVersion.TLSv1_1, **OLD)
+    client = _quiet(client_context, pki, **OLD)  # offers TLS 1.0 to 1.3
+    c, s = client.wrap_buffers("localhost"), server.wrap_buffers()
+    handshake(c, s)
+    assert s.negotiated_tls_version is TLSVersion.TLSv1_1 and c.negotiated_tls_version is TLSVersion.TLSv1_1
+    assert int(s.cipher()) == ECDHE_ECDSA_AES128_SHA
+
+
+def test_tls11_bound_with_only_tls12_suites_is_a_configuration_error(pki):
+    gcm = [nativetls.CipherSuite.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256]
+    for make in (client_context, server_context):
+        with pytest.raises(nativetls.ConfigurationError) as info:
+            _quiet(make, pki, ciphers=gcm, highest_supported_version=TLSVersion.TLSv1_1, **OLD)
+        assert "TLSv1 to TLSv1.1" in str(info.value) and "TLSv1.2" in str(info.value)
+
+
+@pytest.mark.parametrize("make", [client_context, server_context], ids=["client", "server"])
+def test_tls12_bound_with_only_tls13_suites_is_a_configuration_error(pki, make):
+    with pytest.raises(nativetls.ConfigurationError) as info:
+        make(pki, ciphers=TLS13_ONLY, highest_supported_version=TLSVersion.TLSv1_2)
+    assert "TLS_AES_128_GCM_SHA256" in str(info.value) and "TLSv1.3" in str(info.value)
+
+
+def test_tls13_bound_with_only_tls12_suites_is_a_configuration_error(pki):
+    with pytest.raises(nativetls.ConfigurationError):
+        client_context(pki, ciphers=[nativetls.CipherSuite.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256],
+                       lowest_supported_version=TLSVersion.TLSv1_3)
+
+
+def test_tls13_only_list_narrows_to_tls13_within_the_bounds(pki):
+    client = client_context(pki, ciphers=TLS13_ONLY)  # no warning: the list asks for TLS 1.3 alone
+    c, s = client.wrap_buffers("localhost"), server_context(pki, highest_supported_version=None).wrap_buffers()
+    handshake(c, s)
+    assert c.negotiated_tls_version is TLSVersion.TLSv1_3
+    with pytest.raises(nativetls.TLSError):  # and it never falls back to TLS 1.2
+        handshake(client.wrap_buffers("localhost"),
+                  server_context(pki, highest_supported_version=TLSVersion.TLSv1_2).wrap_buffers())
+
+
+@pytest.mark.parametrize("make", [client_context, server_context], ids=["client", "server"])
+def test_tls12_list_turns_tls13_off_loudly(pki, make):
+    # docs/decisions.md: ciphers is the complete list; one without TLS 1.3 suites turns TLS 1.3 off, and says so.
+    suites = [nativetls.CipherSuite.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ctx = make(pki, ciphers=suites)
+    assert [w for w in caught if issubclass(w.category, nativetls.SecurityWarning) and "TLS 1.3" in str(w.message)]
+    peer = server_context(pki) if make is client_context else client_context(pki)
+    ends = (ctx.wrap_buffers("localhost"), peer.wrap_buffers()) if make is client_context else \
+        (peer.wrap_buffers("localhost"), ctx.wrap_buffers())
+    handshake(*ends)
+    assert ends[0].negotiated_tls_version is TLSVersion.TLSv1_2
+    with warnings.catch_warnings(record=True) as caught:  # an explicit TLS 1.2 bound says it on purpose: no warning
+        warnings.simplefilter("always")
+        make(pki, ciphers=suites, highest_supported_version=TLSVersion.TLSv1_2)
+        make(pki, ciphers=nativetls.DEFAULT_CIPHER_LIST)
+    assert not [w for w in caught if issubclass(w.category, nativetls.SecurityWarning)]
+
+
+def test_default_cipher_list_keeps_tls13(pki):
+    client = client_context(pki, ciphers=nativetls.DEFAULT_CIPHER_LIST)
+    c, s = client.wrap_buffers("localhost"), server_context(pki).wrap_buffers()
+    handshake(c, s)
+    assert c.negotiated_tls_version is TLSVersion.TLSv1_3 and c.cipher() in nativetls.DEFAULT_CIPHER_LIST
+    c = client.wrap_buffers("localhost")
+    handshake(c, server_context(pki, highest_supported_version=TLSVersion.TLSv1_2).wrap_buffers())
+    assert c.cipher() in nativetls.DEFAULT_CIPHER_LIST and c.negotiated_tls_version is TLSVersion.TLSv1_2
 
 
 def test_unknown_cipher_is_a_configuration_error(pki):

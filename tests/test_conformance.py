@@ -49,6 +49,19 @@ def test_backend_shape(backend):
     assert ("tls1_3" in backend.features) == (nativetls.TLSVersion.TLSv1_3 in backend.supported_versions)
 
 
+def test_backend_is_a_pep748_implementation(backend, pki):
+    assert isinstance(backend, nativetls.TLSImplementation)
+    assert backend.validate_config(nativetls.TLSClientConfiguration()) is None
+    with pytest.raises(nativetls.ConfigurationError):  # a server needs a chain: checked as a server's by its class
+        backend.validate_config(nativetls.TLSServerConfiguration())
+    with pytest.raises(nativetls.ConfigurationError):
+        backend.validate_config(nativetls.TLSConfiguration(), server=True)
+    with pytest.raises(nativetls.ConfigurationError):
+        backend.validate_config(nativetls.TLSConfiguration(trust_store=nativetls.TrustStore.from_id(b"ROOT")))
+    with pytest.raises(TypeError):
+        backend.validate_config("not a configuration")
+
+
 def test_buffers_implement_the_contract(backend, pki):
     from _tls import chain_of, trust_of
     client = backend.client_context(nativetls.TLSConfiguration(trust_store=trust_of(pki.ca)))
@@ -107,7 +120,8 @@ def test_public_names_match_the_contract():
     expected = set("""Backend backend Certificate CertificateVerificationError CipherSuite ClientContext
         ConfigurationError NextProtocol PrivateKey RaggedEOF SecurityWarning ServerContext SigningChain TLSBuffer
         TLSClientConfiguration TLSConfiguration TLSError TLSServerConfiguration TLSSession TLSSocket TLSVersion
-        TLSWrappedBuffer TLSWrappedSocket TrustStore WantReadError WantWriteError""".split())
+        TLSWrappedBuffer TLSWrappedSocket TrustStore WantReadError WantWriteError
+        DEFAULT_CIPHER_LIST TLSImplementation""".split())
     assert set(nativetls.__all__) == expected
     for name in expected:
         assert getattr(nativetls, name).__doc__, name

@@ -229,7 +229,8 @@ def _documented(text, module):
     return names
 
 
-@pytest.mark.parametrize("module", ["nativetls", "nativetls.contrib.urllib3", "nativetls.asyncio", "nativetls.pip"])
+@pytest.mark.parametrize("module", ["nativetls", "nativetls.contrib.urllib3", "nativetls.asyncio", "nativetls.pip",
+                                    "nativetls.insecure"])
 def test_reference_documents_every_public_name(module):
     imported = __import__(module, fromlist=["__all__"])
     missing = set(imported.__all__) - _documented(_reference(), module)
@@ -267,7 +268,8 @@ def _dedent(code):
     return textwrap.dedent(code)
 
 
-@pytest.mark.parametrize("module", ["nativetls", "nativetls.contrib.urllib3", "nativetls.asyncio", "nativetls.pip"])
+@pytest.mark.parametrize("module", ["nativetls", "nativetls.contrib.urllib3", "nativetls.asyncio", "nativetls.pip",
+                                    "nativetls.insecure"])
 def test_docstring_examples_compile(module):
     imported = __import__(module, fromlist=["__all__"])
     objects = [imported] + [getattr(imported, name) for name in imported.__all__]

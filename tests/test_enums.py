@@ -46,7 +46,7 @@ NextProtocol = _enums.NextProtocol
 
 
 def test_all():
-    assert list(_enums.__all__) == ["TLSVersion", "CipherSuite", "NextProtocol"]
+    assert list(_enums.__all__) == ["TLSVersion", "CipherSuite", "NextProtocol", "DEFAULT_CIPHER_LIST"]
     # Native str items, or ``from ... import *`` breaks on Python 2.
     assert all(type(name) is str for name in _enums.__all__)
 
@@ -208,6 +208,39 @@ def test_tls13_cipher_suites_match_openssl():
     suites = _openssl_suites("-ciphersuites", ":".join(tls13), "ALL:COMPLEMENTOFALL:@SECLEVEL=0")
     assert set(tls13) <= set(suites.values())
     _check_against_openssl(suites)
+
+
+def test_cipher_suite_versions_match_openssl():
+    # openssl ciphers -V names the lowest protocol version of each suite; every one of them ends at TLS 1.2,
+    # except the TLS 1.3 suites. (SSLv3 suites are TLS 1.0 ones here: nativetls never speaks SSLv3.)
+    cmd = ["openssl", "ciphers", "-stdname", "-V", "ALL:COMPLEMENTOFALL:@SECLEVEL=0"]
+    try:
+        out = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE).communicate()[0]
+    except OSError:
+        pytest.skip("no openssl binary")
+    lowest = {"SSLv3": TLSVersion.TLSv1, "TLSv1": TLSVersion.TLSv1, "TLSv1.2": TLSVersion.TLSv1_2,
+              "TLSv1.3": TLSVersion.TLSv1_3}
+    checked = 0
+    for line in out.decode("ascii", "replace").splitlines():
+        match = re.match(r"^\s*0x([0-9A-F]{2}),0x([0-9A-F]{2})\s+-\s+(\S+)\s+-\s+\S+\s+(\S+)\s", line)
+        if not match or match.group(4) not in lowest:
+            continue
+        value = int(match.group(1) + match.group(2), 16)
+        first = lowest[match.group(4)]
+        last = TLSVersion.TLSv1_3 if first is TLSVersion.TLSv1_3 else TLSVersion.TLSv1_2
+        assert _enums.cipher_suite_versions(value) == (first, last), match.group(3)
+        checked += 1
+    assert checked > 50
+
+
+def test_default_cipher_list():
+    assert _enums.DEFAULT_CIPHER_LIST[:3] == (CipherSuite.TLS_AES_256_GCM_SHA384,
+                                              CipherSuite.TLS_CHACHA20_POLY1305_SHA256,
+                                              CipherSuite.TLS_AES_128_GCM_SHA256)
+    assert [_enums.cipher_suite_versions(s)[0] for s in _enums.DEFAULT_CIPHER_LIST] == \
+        [TLSVersion.TLSv1_3] * 3 + [TLSVersion.TLSv1_2] * 6
+    assert _enums.cipher_suite_versions(0xFEFE) == (TLSVersion.TLSv1, TLSVersion.TLSv1_2)
+    assert _enums.cipher_suite_versions(0x13FE) == (TLSVersion.TLSv1_3, TLSVersion.TLSv1_3)
 
 
 # --------------------------------------------------------------------------

@@ -22,6 +22,7 @@ import subprocess
 import sys
 import threading
 import time
+import warnings
 
 import pytest
 
@@ -430,6 +431,26 @@ def test_default_server_refuses_old_versions(pki, flag):
         record = srv.wait()[0]
     assert isinstance(record.error, TLSError), record
     assert "version" in (str(record.error) + out).lower()
+
+
+def test_cipher_list_keeps_the_tls11_bound_against_s_client(pki):
+    # Issue 14: the ciphers list once reset the version bounds, so this server negotiated TLS 1.2. s_client offers
+    # TLS 1.0 to 1.3 with the suite; the server must answer with TLS 1.1 at most.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", nativetls.SecurityWarning)  # TLS < 1.2 warns (tested elsewhere)
+        srv = served_server(pki, ciphers=[0xC013], lowest_supported_version=TLSVersion.TLSv1,
+                            highest_supported_version=TLSVersion.TLSv1_1)
+    with srv:
+        out = ok(s_client(srv, pki, ["-cipher", "ECDHE-RSA-AES128-SHA:@SECLEVEL=0"]))
+        record = srv.wait()[0]
+    assert record.error is None and record.version is TLSVersion.TLSv1_1, record
+    assert int(record.cipher) == 0xC013 and "TLSv1.1" in out
+
+
+def test_tls13_only_list_under_a_tls12_bound_fails_at_context_creation(pki):
+    with pytest.raises(nativetls.ConfigurationError):
+        served_server(pki, ciphers=[nativetls.CipherSuite.TLS_AES_256_GCM_SHA384],
+                      highest_supported_version=TLSVersion.TLSv1_2)
 
 
 @pytest.mark.parametrize("cipher", [

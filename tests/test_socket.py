@@ -557,6 +557,74 @@ def test_recv_after_close_notify_returns_empty(pki, ctx):
     assert record.error is None and record.clean_close
 
 
+# --- PEP 748 close(force) and accessors after close ------------------------------------------------------
+
+def _closing_handler(server_ctx, release=None):
+    """Echo a line, read the client's close_notify, then (once *release* is set) answer with ours."""
+    def handler(raw):
+        conn = server_ctx.wrap_socket(raw, server_side=True)
+        conn.sendall(_peers.recv_until(conn))
+        assert conn.recv(10) == b""  # the client's close_notify
+        if release is not None:
+            assert release.wait(WAIT)
+        conn.unwrap()
+        return "clean"
+    return handler
+
+
+@pytest.mark.parametrize("force", [True, False])
+def test_close_force_sends_close_notify_blocking(pki, ctx, force):
+    with OneShotServer(_closing_handler(_stdlib_ctx(pki))) as server:
+        tls = _connect(ctx, server)
+        tls.sendall(b"x\n")
+        assert _recv_exactly(tls, 2) == b"x\n"
+        tls.close(force=force)  # force=False returns only after the server's close_notify
+        assert tls.fileno() == -1
+        tls.close(force=force)  # idempotent
+    assert server.error is None and server.result == "clean"
+
+
+def test_close_without_force_waits_for_the_peer_nonblocking(pki, ctx):
+    release = threading.Event()
+    with OneShotServer(_closing_handler(_stdlib_ctx(pki), release)) as server:
+        tls = _connect(ctx, server)
+        tls.sendall(b"x\n")
+        assert _recv_exactly(tls, 2) == b"x\n"
+        tls.setblocking(False)
+        with pytest.raises(WantReadError):  # our close_notify went; the server's has not come
+            tls.close(force=False)
+        assert tls.fileno() >= 0
+        release.set()
+        for _ in range(100):
+            try:
+                tls.close(force=False)
+                break
+            except WantReadError:
+                _wait(tls, read=True)
+        assert tls.fileno() == -1
+    assert server.error is None and server.result == "clean"
+
+
+def test_close_without_force_reports_a_ragged_eof(pki, ctx):
+    with OneShotServer(_ragged_handler(_stdlib_ctx(pki), b"partial")) as server:
+        tls = _connect(ctx, server)
+        assert _recv_exactly(tls, 7) == b"partial"
+        with pytest.raises(RaggedEOF):
+            tls.close(force=False)
+        assert tls.fileno() == -1  # closed all the same
+
+
+def test_negotiated_values_are_none_after_close(pki):
+    ctx = client_context(pki, inner_protocols=[NextProtocol.HTTP1])
+    with _peers.stdlib_server(pki.server, alpn=["http/1.1"]) as server:
+        tls = _connect(ctx, server)
+        assert tls.cipher() is not None and tls.negotiated_protocol() is NextProtocol.HTTP1
+        assert tls.negotiated_tls_version is TLSVersion.TLSv1_3
+        tls.close()
+        assert tls.cipher() is None and tls.negotiated_protocol() is None and tls.negotiated_tls_version is None
+        server.wait_for_connections(1)
+
+
 # --- socket-level accessors ---------------------------------------------------------------------------
 
 def test_socket_accessors(ctx, stdlib_server):

@@ -14,7 +14,7 @@ import time
 import warnings
 
 from .._abc import ClientContext, ServerContext
-from .._config import DEFAULT_LOWEST_VERSION
+from .._config import DEFAULT_LOWEST_VERSION, versions_for_ciphers
 from .._enums import TLSVersion
 from .._errors import ConfigurationError, SecurityWarning, TLSError
 from . import _libssl as L
@@ -171,7 +171,9 @@ def _version_bounds(configuration):
 
 
 def _apply_versions(ctx, configuration):
+    """Set the version bounds: the configured ones, narrowed to what ``ciphers`` can use (never widened)."""
     low, high = _version_bounds(configuration)
+    low, high = versions_for_ciphers(configuration, low, high, supported_versions())
     if _ORDER.index(low) < _ORDER.index(TLSVersion.TLSv1_2):
         warnings.warn("nativetls: %s allowed by lowest_supported_version; TLS below 1.2 is deprecated (RFC 8996) "
                       "and needs OpenSSL's security level 0" % low.value, SecurityWarning, stacklevel=5)
@@ -194,13 +196,14 @@ def _apply_versions(ctx, configuration):
     return low, high
 
 
-def _apply_ciphers(ctx, configuration, server, low):
-    legacy = _ORDER.index(low) < _ORDER.index(TLSVersion.TLSv1_2)
+def _suite_names(configuration):
+    """The OpenSSL names of the configured suites, as ``(tls12, tls13)`` lists (None for the defaults).
+
+    Raises:
+        ConfigurationError: a suite this libssl lacks.
+    """
     if configuration.ciphers is None:
-        default = LEGACY_CIPHERS if legacy else (SERVER_CIPHERS if server else CLIENT_CIPHERS)
-        if not lib.SSL_CTX_set_cipher_list(ctx, default):
-            raise_ssl_error("the default cipher list was refused", ConfigurationError)
-        return
+        return None
     names = cipher_names()
     tls12, tls13 = [], []
     for suite in configuration.ciphers:
@@ -210,23 +213,30 @@ def _apply_ciphers(ctx, configuration, server, low):
             raise ConfigurationError("cipher suite %s (0x%04X) is not available in %s"
                                      % (getattr(suite, "name", value), value, VERSION_TEXT))
         (tls13 if 0x1300 <= value <= 0x13FF else tls12).append(name)
+    return tls12, tls13
+
+
+def _apply_ciphers(ctx, suites, server, low):
+    """Set the suites (*suites* from :func:`_suite_names`). The version bounds were set, and narrowed to the list,
+    by :func:`_apply_versions`: nothing here changes them (an empty list for one protocol family is only ever set
+    when its versions are off)."""
+    legacy = _ORDER.index(low) < _ORDER.index(TLSVersion.TLSv1_2)
+    if suites is None:
+        default = LEGACY_CIPHERS if legacy else (SERVER_CIPHERS if server else CLIENT_CIPHERS)
+        if not lib.SSL_CTX_set_cipher_list(ctx, default):
+            raise_ssl_error("the default cipher list was refused", ConfigurationError)
+        return
+    tls12, tls13 = suites
     suffix = b":@SECLEVEL=0" if legacy else b""
     if tls12:
         if not lib.SSL_CTX_set_cipher_list(ctx, b":".join(tls12) + suffix):
             raise_ssl_error("none of the configured TLS 1.2 cipher suites can be used", ConfigurationError)
-    else:
-        # Only TLS 1.3 suites were given: an empty TLS 1.2 list is refused by OpenSSL, so forbid TLS <= 1.2.
-        if not HAS_TLS1_3:
-            raise ConfigurationError("only TLS 1.3 cipher suites were configured, and this OpenSSL has no TLS 1.3")
+    else:  # only TLS 1.3 suites, so the bounds are TLS 1.3 only; OpenSSL refuses an empty TLS 1.2 list
         lib.ERR_clear_error()
         lib.SSL_CTX_set_cipher_list(ctx, b"")
         lib.ERR_clear_error()
-        ctx_ctrl_checked(ctx, L.SSL_CTRL_SET_MIN_PROTO_VERSION, L.TLS1_3_VERSION, None, "minimum version")
-    if HAS_TLS1_3:
-        if not tls13:
-            ctx_ctrl_checked(ctx, L.SSL_CTRL_SET_MAX_PROTO_VERSION, L.TLS1_2_VERSION, None, "maximum version")
-        if lib.SSL_CTX_set_ciphersuites(ctx, b":".join(tls13)) != 1:
-            raise_ssl_error("the TLS 1.3 cipher suites were refused", ConfigurationError)
+    if HAS_TLS1_3 and lib.SSL_CTX_set_ciphersuites(ctx, b":".join(tls13)) != 1:
+        raise_ssl_error("the TLS 1.3 cipher suites were refused", ConfigurationError)
 
 
 def _load_trust(ctx, trust_store):
@@ -364,8 +374,9 @@ def _configure(native, configuration, server, chain):
         options |= L.SSL_OP_CIPHER_SERVER_PREFERENCE
     ctx_set_options(ctx, options)
     lib.SSL_CTX_ctrl(ctx, L.SSL_CTRL_MODE, L.SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | L.SSL_MODE_RELEASE_BUFFERS, None)
+    suites = _suite_names(configuration)  # a suite this libssl lacks fails before any version is looked at
     low, _high = _apply_versions(ctx, configuration)
-    _apply_ciphers(ctx, configuration, server, low)
+    _apply_ciphers(ctx, suites, server, low)
     if lib.SSL_CTX_ctrl(ctx, L.SSL_CTRL_SET_GROUPS_LIST, 0, GROUPS) != 1:
         lib.ERR_clear_error()  # an older libssl without X25519: keep its defaults
     if VERSION < 0x10100000:  # pragma: no cover

@@ -21,7 +21,7 @@ import warnings
 from ctypes import byref
 
 from .._abc import ClientContext, ServerContext
-from .._config import DEFAULT_LOWEST_VERSION
+from .._config import DEFAULT_LOWEST_VERSION, versions_for_ciphers
 from .._enums import TLSVersion
 from .._errors import ConfigurationError, SecurityWarning, TLSError
 from . import _secur32 as S
@@ -210,6 +210,9 @@ def _version_bits(configuration, server=False):
                                      % (bound.value, ", ".join(v.value for v in available)))
     low = available[0] if lowest is TLSVersion.MINIMUM_SUPPORTED else lowest
     high = available[-1] if highest is TLSVersion.MAXIMUM_SUPPORTED else highest
+    # The shared check of every backend that takes ciphers (SChannel refuses them before this today, so this is a
+    # no-op until it accepts some; it keeps the version bounds holding when it does).
+    low, high = versions_for_ciphers(configuration, low, high, available)
     if _ORDER.index(low) < _ORDER.index(TLSVersion.TLSv1_2):
         warnings.warn("nativetls: %s allowed by lowest_supported_version; TLS below 1.2 is deprecated (RFC 8996)"
                       % low.value, SecurityWarning, stacklevel=5)

@@ -518,7 +518,8 @@ class NativeTLSContext(object):
         low, high = self._versions()
         trust = None
         if self._ca_ders:
-            trust = TrustStore([Certificate(der) for der in self._ca_ders], origin="NativeTLSContext")
+            trust = TrustStore._make([Certificate._from_der(der) for der in self._ca_ders],
+                                     origin="NativeTLSContext")
         return TLSConfiguration(
             validate_certificates=self._verify_mode != CERT_NONE, certificate_chain=self._chain,
             ciphers=self._ciphers, inner_protocols=self._alpn, lowest_supported_version=low,
