@@ -7,7 +7,9 @@ made.
 """
 from __future__ import absolute_import, division, print_function, unicode_literals
 
+import importlib
 import io
+import os
 
 from asn1crypto import crl as _asn1_crl
 from asn1crypto import keys as _asn1_keys
@@ -150,12 +152,24 @@ class PrivateKey(object):
     ``ConfigurationError``.
     """
 
-    __slots__ = ("_pem", "_password")
+    __slots__ = ("_pem", "_password", "_pkcs12")
 
     def __init__(self, pem, password=None):
         self._pem = bytes(pem)
         self._check_password(password)
         self._password = password
+        self._pkcs12 = None  # (PFX bytes, password bytes or None) for a key read by SigningChain.from_pkcs12
+
+    @classmethod
+    def _from_pkcs12(cls, pem, pfx, password):
+        """A key read from a PKCS#12 file: *pem* is its unencrypted PKCS#8 PEM when the backend that read the file
+        hands keys out (OpenSSL), or None when the key stays in the native store (SChannel); backends that import
+        PKCS#12 natively use the file itself (``_pkcs12``)."""
+        key = cls.__new__(cls)
+        key._pem = pem
+        key._password = None
+        key._pkcs12 = (pfx, password)
+        return key
 
     @staticmethod
     def _check_password(password):
@@ -200,7 +214,9 @@ class PrivateKey(object):
 
     @property
     def is_encrypted(self):
-        """Whether the key needs a password."""
+        """Whether the key needs a password (False for a key read from PKCS#12: the password came with it)."""
+        if self._pem is None:
+            return False
         return b"ENCRYPTED" in self._pem.split(b"\n", 2)[0] or b"Proc-Type: 4,ENCRYPTED" in self._pem
 
     def _password_bytes(self):
@@ -215,7 +231,8 @@ class PrivateKey(object):
         return password
 
     def __repr__(self):
-        return "<PrivateKey%s>" % (" (encrypted)" if self.is_encrypted else "")
+        return "<PrivateKey%s>" % (" (encrypted)" if self.is_encrypted else
+                                   " (from PKCS#12)" if self._pkcs12 is not None else "")
 
 
 class SigningChain(object):
@@ -251,6 +268,46 @@ class SigningChain(object):
         certs = [Certificate(der) for der in ders]
         return cls((certs[0], PrivateKey.from_file(key_path, password)), certs[1:])
 
+    @classmethod
+    def from_pkcs12(cls, data_or_path, password=None):
+        """Read a PKCS#12 (``.p12``/``.pfx``) file: the key, its certificate (the leaf) and the intermediates.
+
+        The file is decrypted at once, by the running backend's own PKCS#12 parser (OpenSSL's ``PKCS12_parse``,
+        SChannel's ``PFXImportCertStore``), so every problem is reported here. The intermediates are put in
+        issuing order (leaf's issuer first); any other certificate of the file follows them.
+
+        Args:
+            data_or_path: the file's bytes, or its path (text or ``os.PathLike``). Bytes that do not begin like
+                DER (``0x30``) and name an existing file are read as a path, so Python 2's ``str`` paths work.
+            password: bytes, str, a callable returning one, or None for a file without a password.
+
+        Raises:
+            ValueError: not a PKCS#12 file, wrong password, or no private key (or no certificate for it) inside;
+                the message says which.
+            ConfigurationError: a valid file this backend cannot decrypt (OpenSSL 3 without its legacy provider,
+                for RC2/3DES-encrypted files), or a backend that cannot read PKCS#12.
+            OSError/IOError: the path cannot be read. TypeError: wrong argument types.
+        """
+        data, origin = _pkcs12_input(data_or_path)
+        PrivateKey._check_password(password)
+        if callable(password):
+            password = password()
+        if isinstance(password, text_type):
+            password = password.encode("utf-8")
+        if password is not None and not isinstance(password, bytes):
+            raise TypeError("the password callable must return bytes or str")
+        from ._backend import BACKEND_NAMES, backend
+        from ._errors import ConfigurationError
+        name = backend().name
+        loader = getattr(importlib.import_module(BACKEND_NAMES[name]), "load_pkcs12", None)
+        if loader is None:
+            raise ConfigurationError("the %s backend cannot read PKCS#12 files yet" % name)
+        leaf, others, pem = loader(data, password, origin)
+        for der in [leaf] + list(others):
+            _parse_certificate(der, origin)
+        key = PrivateKey._from_pkcs12(pem, data, password)
+        return cls((Certificate(leaf), key), [Certificate(der) for der in _issuing_order(leaf, others)])
+
     def __eq__(self, other):
         return (isinstance(other, SigningChain) and other._leaf[0] == self._leaf[0]
                 and other._leaf[1] is self._leaf[1] and other._chain == self._chain)
@@ -263,6 +320,35 @@ class SigningChain(object):
 
     def __repr__(self):
         return "<SigningChain %s + %d intermediate(s)>" % (self._leaf[0].subject, len(self._chain))
+
+
+def _pkcs12_input(data_or_path):
+    """(bytes, origin for messages) of ``from_pkcs12``'s argument (see there for bytes versus paths)."""
+    if isinstance(data_or_path, (bytearray, memoryview)):
+        return bytes(data_or_path), "the PKCS#12 data"
+    if isinstance(data_or_path, bytes):
+        if not data_or_path.startswith(b"\x30") and b"\x00" not in data_or_path and os.path.isfile(data_or_path):
+            return _read(data_or_path), repr(data_or_path)
+        return data_or_path, "the PKCS#12 data"
+    path = getattr(os, "fspath", lambda p: p)(data_or_path)
+    if not isinstance(path, (text_type, bytes)):
+        raise TypeError("data_or_path must be bytes or a path, not %s" % type(data_or_path).__name__)
+    return _read(path), repr(path)
+
+
+def _issuing_order(leaf, others):
+    """*others* (DERs) reordered: the leaf's issuer, its issuer, and so on; the rest after, in file order.
+    (PKCS#12 does not order its certificates, and OpenSSL 1.x's PKCS12_parse returned them reversed.)"""
+    parsed = [(der, _asn1_x509.Certificate.load(der)) for der in others]
+    ordered, current = [], _asn1_x509.Certificate.load(leaf)
+    while current.issuer.dump() != current.subject.dump():
+        found = [item for item in parsed if item[1].subject.dump() == current.issuer.dump()
+                 and item[0] not in ordered]
+        if not found:
+            break
+        ordered.append(found[0][0])
+        current = found[0][1]
+    return ordered + [der for der, _cert in parsed if der not in ordered]
 
 
 def _crls_from(data, origin):
