@@ -277,8 +277,9 @@ class SigningChain(object):
         issuing order (leaf's issuer first); any other certificate of the file follows them.
 
         Args:
-            data_or_path: the file's bytes, or its path (text or ``os.PathLike``). Bytes that do not begin like
-                DER (``0x30``) and name an existing file are read as a path, so Python 2's ``str`` paths work.
+            data_or_path: the file's bytes (``bytes``, ``bytearray``, ``memoryview``), or its path (text or
+                ``os.PathLike``). On Python 2 a native ``str`` that cannot be DER (it does not begin with ``0x30``,
+                or holds a NUL) is a path, as Python 2 spells paths that way.
             password: bytes, str, a callable returning one, or None for a file without a password.
 
         Raises:
@@ -327,7 +328,10 @@ def _pkcs12_input(data_or_path):
     if isinstance(data_or_path, (bytearray, memoryview)):
         return bytes(data_or_path), "the PKCS#12 data"
     if isinstance(data_or_path, bytes):
-        if not data_or_path.startswith(b"\x30") and b"\x00" not in data_or_path and os.path.isfile(data_or_path):
+        # Python 2's str is bytes and is what paths are there: one that cannot be DER (which starts with a
+        # SEQUENCE tag, 0x30) and has no NUL is a path. On Python 3 bytes are always the file's contents.
+        if (str is bytes and data_or_path and not data_or_path.startswith(b"\x30")
+                and b"\x00" not in data_or_path):
             return _read(data_or_path), repr(data_or_path)
         return data_or_path, "the PKCS#12 data"
     path = getattr(os, "fspath", lambda p: p)(data_or_path)

@@ -167,7 +167,7 @@ def test_no_private_key(pki, tmp_path):
     assert "no private key" in str(info.value) or "no certificate with its private key" in str(info.value)
 
 
-@pytest.mark.parametrize("data", [b"not a PKCS#12 file at all", b"\x30\x03\x02\x01\x03", b""],
+@pytest.mark.parametrize("data", [bytearray(b"not a PKCS#12 file at all"), b"\x30\x03\x02\x01\x03", b""],
                          ids=["text", "truncated-der", "empty"])
 def test_not_pkcs12(data):
     with pytest.raises(ValueError) as info:
@@ -197,7 +197,16 @@ def test_pem_file_is_not_pkcs12(pki):
 
 def test_missing_file(tmp_path):
     with pytest.raises((IOError, OSError)):
-        SigningChain.from_pkcs12(str(tmp_path / "absent.p12"), PASSWORD)
+        SigningChain.from_pkcs12(str(tmp_path / "absent.p12"), PASSWORD)  # a native str: bytes on Python 2
+    with pytest.raises((IOError, OSError)):
+        SigningChain.from_pkcs12(u"%s" % (tmp_path / "absent.p12"), PASSWORD)
+
+
+@pytest.mark.skipif(sys.version_info < (3, 6), reason="os.PathLike")
+def test_pathlike(pki, tmp_path):
+    import pathlib
+    path, password = _make(pki.server, tmp_path, "openssl-aes")
+    _check_chain(SigningChain.from_pkcs12(pathlib.Path(path), password), pki.server)
 
 
 def test_wrong_types(pki):

@@ -436,6 +436,13 @@ def read_pkcs12(data, password, origin):
         credential = LocalCredential.from_pkcs12(data, text)
     except _NoKey:
         raise ValueError("%s holds no certificate with its private key" % origin)
+    except ConfigurationError:
+        # Wine's PFXImportCertStore fails, with no error code, on a file without a key; the password is right
+        # (the MAC verified), so when no key bag is in sight either, that is the cause to report.
+        if _key_bag_visible(data) is False:
+            raise ValueError("%s holds no private key (none outside its encrypted parts, and this system's "
+                             "PFXImportCertStore found none)" % origin)
+        raise
     try:
         leaf = cert_der(credential.leaf.handle)
         contexts = _contexts(credential.store.handle)
@@ -447,3 +454,19 @@ def read_pkcs12(data, password, origin):
     finally:
         credential.close()
     return leaf, [der for der in ders if der != leaf], None
+
+
+def _key_bag_visible(data):
+    """Whether a PFX's unencrypted parts hold a key bag (plain or shrouded); None if the PFX cannot be read.
+    (Keys are shrouded in an unencrypted part by every common tool; an encrypted part usually holds certificates.)"""
+    from asn1crypto import pkcs12 as _asn1_pkcs12
+    try:
+        for content in _asn1_pkcs12.Pfx.load(data).authenticated_safe:
+            if content["content_type"].native != "data":
+                continue
+            for bag in _asn1_pkcs12.SafeContents.load(content["content"].native):
+                if bag["bag_id"].native in ("key_bag", "pkcs8_shrouded_key_bag"):
+                    return True
+        return False
+    except Exception:
+        return None
