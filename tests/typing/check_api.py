@@ -1,0 +1,48 @@
+# A small program written against the public API, for `mypy --strict` (tox -e stubs): the stubs must let ordinary
+# use type-check with no error. Never run; not collected by pytest (its name does not start with test_).
+import socket
+from typing import Optional
+
+import nativetls
+from nativetls import (CipherSuite, ClientContext, NextProtocol, ServerContext, SigningChain, TLSConfiguration,
+                       TLSVersion, TrustStore)
+
+
+def client(host: str, cafile: Optional[str]) -> bytes:
+    trust = TrustStore.from_file(cafile) if cafile else TrustStore.system()
+    config = TLSConfiguration(trust_store=trust, inner_protocols=[NextProtocol.H2, b"http/1.1"],
+                              lowest_supported_version=TLSVersion.TLSv1_2,
+                              ciphers=[CipherSuite.TLS_AES_128_GCM_SHA256, 0x1302])
+    ctx = ClientContext(config)
+    with ctx.connect((host, 443)) as tls:
+        tls.sendall(b"HEAD / HTTP/1.0\r\n\r\n")
+        version: Optional[TLSVersion] = tls.negotiated_tls_version
+        print(version, tls.cipher(), tls.negotiated_protocol())
+        return tls.recv(4096)
+
+
+def server(p12: str, password: str) -> None:
+    chain = SigningChain.from_pkcs12(p12, password)
+    pem_chain = SigningChain.from_pem_files("fullchain.pem", "key.pem", password=lambda: b"secret")
+    config = TLSConfiguration(certificate_chain=[chain, pem_chain]).update(inner_protocols=[NextProtocol.HTTP1])
+    ctx = ServerContext(config)
+    buf = ctx.wrap_buffers()
+    buf.process_incoming(b"")
+    try:
+        buf.do_handshake()
+    except nativetls.WantReadError:
+        pass
+    out: bytes = buf.process_outgoing()
+    sock = socket.socket()
+    tls = ctx.wrap_socket(sock, do_handshake_on_connect=False)
+    tls.close()
+    print(out, nativetls.backend().features, nativetls.backend("openssl").name)
+
+
+def errors() -> None:
+    try:
+        client("localhost", None)
+    except nativetls.CertificateVerificationError as exc:
+        print(exc.reason, exc.host, exc.native_code)
+    except nativetls.TLSError as exc:
+        print(exc.native_message)
