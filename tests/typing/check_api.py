@@ -1,5 +1,6 @@
 # A small program written against the public API, for `mypy --strict` (tox -e stubs): the stubs must let ordinary
 # use type-check with no error. Never run; not collected by pytest (its name does not start with test_).
+import asyncio
 import socket
 from typing import Optional
 
@@ -46,3 +47,17 @@ def errors() -> None:
         print(exc.reason, exc.host, exc.native_code)
     except nativetls.TLSError as exc:
         print(exc.native_message)
+
+
+async def streams(ctx: ClientContext, server_ctx: ServerContext) -> None:
+    import nativetls.asyncio
+
+    reader, writer = await nativetls.asyncio.open_connection("localhost", 443, context=ctx)
+    writer.write(b"x")
+    print(await reader.read(1))
+
+    async def handler(r: "asyncio.StreamReader", w: "asyncio.StreamWriter") -> None:
+        w.close()
+
+    server = await nativetls.asyncio.start_server(handler, "127.0.0.1", 0, context=server_ctx)
+    server.close()
