@@ -257,3 +257,19 @@ def test_legacy_file_without_the_legacy_provider(pki, tmp_path):
 
 def test_configuration_error_is_a_tls_error():
     assert issubclass(ConfigurationError, nativetls.TLSError)
+
+
+@openssl_only
+def test_openssl_uses_a_key_another_backend_left_in_the_file(pki, tmp_path):
+    """A chain read by a backend that keeps the key in the file (SChannel: no PEM) still works on OpenSSL, which
+    then reads the key from the file itself."""
+    from _tls import handshake
+    path, password = _make(pki.server, tmp_path, "openssl-legacy")
+    with open(path, "rb") as handle:
+        data = handle.read()
+    read = SigningChain.from_pkcs12(data, password)
+    key = nativetls.PrivateKey._from_pkcs12(None, data, password.encode("utf-8"))
+    chain = SigningChain((read.leaf[0], key), read.chain)
+    c, s = client_context(pki).wrap_buffers("localhost"), server_context(pki, certificate_chain=chain).wrap_buffers()
+    handshake(c, s)
+    assert c.getpeercert(True) == pki.server.cert_der
