@@ -199,6 +199,7 @@ CRYPTO_OPTIONAL = [
     # be decrypted without it. It is loaded into a library context of our own (never the process-wide one, which
     # the stdlib ssl module shares), made this thread's default only around PKCS12_parse.
     ("OSSL_LIB_CTX_new", _P, [], "ptr", "3.0+"),
+    ("OSSL_LIB_CTX_free", None, [_P], None, "3.0+; also unloads the providers loaded into it"),
     ("OSSL_LIB_CTX_set0_default", _P, [_P], None, "3.0+; per thread; returns the previous default"),
     ("OSSL_PROVIDER_load", _P, [_P, c_char_p], None, "3.0+; NULL: the provider module cannot be loaded"),
 ]

@@ -105,13 +105,14 @@ def _legacy_context():
     with _legacy_lock:
         if _legacy:
             return _legacy[0]
-        if lib.OSSL_LIB_CTX_new is None or lib.OSSL_PROVIDER_load is None:
+        if None in (lib.OSSL_LIB_CTX_new, lib.OSSL_LIB_CTX_free, lib.OSSL_PROVIDER_load):
             raise ConfigurationError("this OpenSSL cannot load its legacy provider")
         libctx = lib.OSSL_LIB_CTX_new()
         for name in (b"default", b"legacy"):
             if not lib.OSSL_PROVIDER_load(libctx, name):
-                raise ConfigurationError("OpenSSL's %s provider could not be loaded: %s"
-                                         % (name.decode("ascii"), _native_text(drain_errors())))
+                lib.OSSL_LIB_CTX_free(libctx)
+                raise ConfigurationError("OpenSSL's %s provider could not be loaded" % name.decode("ascii"),
+                                         native_message=_native_text(drain_errors()))
         _legacy.append(libctx)
         return libctx
 
@@ -144,9 +145,10 @@ def load_pkcs12(data, password, origin):
                 libctx = _legacy_context()
             except ConfigurationError as why:
                 raise ConfigurationError(
-                    "%s is encrypted with a legacy algorithm (RC2 or 3DES, %s) and %s: load OpenSSL's legacy "
-                    "provider (ossl-modules/legacy.so), or re-export the file with AES (openssl pkcs12 -export "
-                    "without -legacy)" % (origin, exc, why), native_message=str(exc))
+                    "%s is encrypted with a legacy algorithm (RC2 or 3DES), and %s: install OpenSSL's legacy "
+                    "provider (ossl-modules/legacy.so; OPENSSL_MODULES names its directory), or re-export the file "
+                    "with AES (openssl pkcs12 -export without -legacy)" % (origin, why),
+                    native_message="; ".join(t for t in (str(exc), why.native_message) if t))
             previous = lib.OSSL_LIB_CTX_set0_default(libctx)
             try:
                 return _parse(p12, pass_arg, origin)
