@@ -20,7 +20,7 @@ setup(
     long_description_content_type="text/markdown",
     license="MIT",
     packages=find_packages(include=["nativetls", "nativetls.*"]),
-    package_data={"nativetls": ["py.typed", "*.pyi"]},  # PEP 561 stubs (tox -e stubs checks them)
+    package_data={"nativetls": ["py.typed", "*.pyi"], "nativetls.contrib": ["*.pyi"]},  # PEP 561 (tox -e stubs)
     python_requires=">=2.7, !=3.0.*, !=3.1.*, !=3.2.*, !=3.3.*, !=3.4.*, !=3.5.*",
     install_requires=["asn1crypto>=1.0", "enum34; python_version<'3.4'"],
     zip_safe=True,

@@ -19,7 +19,8 @@ def _read(name):
 
 def test_the_installed_package_has_the_marker_and_the_stubs():
     assert os.path.isfile(os.path.join(PACKAGE, "py.typed"))
-    for name in ("__init__.pyi", "asyncio.pyi", "pip.pyi"):
+    for name in ("__init__.pyi", "asyncio.pyi", "pip.pyi", os.path.join("contrib", "__init__.pyi"),
+                 os.path.join("contrib", "urllib3.pyi")):
         assert os.path.isfile(os.path.join(PACKAGE, name)), name
 
 

@@ -61,3 +61,18 @@ async def streams(ctx: ClientContext, server_ctx: ServerContext) -> None:
 
     server = await nativetls.asyncio.start_server(handler, "127.0.0.1", 0, context=server_ctx)
     server.close()
+
+
+def urllib3_context(cafile: str) -> None:
+    from nativetls.contrib.urllib3 import NativeTLSContext, NativeTLSError, inject_into_urllib3
+
+    ctx = NativeTLSContext()
+    ctx.load_verify_locations(cafile)
+    ctx.set_alpn_protocols(["http/1.1"])
+    ctx.check_hostname = True
+    sock = ctx.wrap_socket(socket.create_connection(("localhost", 443)), server_hostname="localhost")
+    try:
+        print(sock.version(), sock.selected_alpn_protocol(), sock.context.verify_mode)
+    except NativeTLSError as exc:
+        print(exc.nativetls_error)
+    inject_into_urllib3()
