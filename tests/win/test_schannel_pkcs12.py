@@ -86,3 +86,25 @@ def test_not_pkcs12(backend, pki):
     with pytest.raises(ValueError) as info:
         SigningChain.from_pkcs12(pki["server"].fullchain, "pw")
     assert "not a PKCS#12" in str(info.value)
+
+
+@pytest.mark.parametrize("how", MAKERS[1:2] + MAKERS[3:4])
+def test_server_identity_from_pkcs12_with_openssl_s_client(backend, pki, peerd, how):
+    """A real peer: openssl s_client (on the Linux side) against an SChannel server whose identity is a legacy
+    PKCS#12 file (3DES from cryptography, RC2/3DES from openssl -legacy)."""
+    if "server" not in backend.features:
+        pytest.skip("Wine 8 difference: no SChannel server side; this runs under Wine 10 (.ci/wine/test-wine10.sh)")
+    from test_schannel_server import _Serve
+    chain = SigningChain.from_pkcs12(_p12(peerd, "server", **how), "pw")
+    serve = _Serve(backend.server_context(TLSConfiguration(certificate_chain=chain)))
+    job = peerd.request(op="s_client", port=serve.port, input="hello pkcs12\n",
+                        args=["-verify_return_error", "-servername", "localhost", "-verify_hostname", "localhost",
+                              "-ign_eof"]
+                        + (["-CAfile", "intermediate", "-partial_chain"] if UNDER_WINE else ["-CAfile", "ca"]))
+    try:
+        serve.join()
+    finally:
+        result = peerd.request(op="result", id=job["id"])
+    output = result.get("output", "")
+    assert "Verify return code: 0 (ok)" in output, output
+    assert "HELLO PKCS12" in output, output
