@@ -7,7 +7,9 @@ made.
 """
 from __future__ import absolute_import, division, print_function, unicode_literals
 
+import importlib
 import io
+import os
 
 from asn1crypto import crl as _asn1_crl
 from asn1crypto import keys as _asn1_keys
@@ -222,12 +224,13 @@ class PrivateKey(object):
         ValueError: not exactly one source, or it holds no private key. TypeError: wrong argument types.
     """
 
-    __slots__ = ("_pem_data", "_password", "_id")
+    __slots__ = ("_pem_data", "_password", "_id", "_pkcs12")
 
     def __init__(self, buffer=None, path=None, id=None, password=None):
         source = _one_source("PrivateKey", buffer, path, id)
         self._check_password(password)
         self._id = None
+        self._pkcs12 = None  # (PFX bytes, password bytes or None) for a key read by SigningChain.from_pkcs12
         if source == "id":
             self._pem_data, self._password, self._id = None, None, id
             return
@@ -239,16 +242,28 @@ class PrivateKey(object):
         self._password = password
 
     @classmethod
+    def _from_pkcs12(cls, pem, pfx, password):
+        """A key read from a PKCS#12 file: *pem* is its unencrypted PKCS#8 PEM when the backend that read the file
+        hands keys out (OpenSSL), or None when the key stays in the native store (SChannel); backends that import
+        PKCS#12 natively use the file itself (``_pkcs12``)."""
+        key = cls.__new__(cls)
+        key._pem_data, key._password, key._id = pem, None, None
+        key._pkcs12 = (pfx, password)
+        return key
+
+    @classmethod
     def _make(cls, pem, password):
         """A PrivateKey from PEM bytes :meth:`_pem_of` produced (no second parse)."""
         self = cls.__new__(cls)
         self._pem_data, self._password, self._id = bytes(pem), password, None
+        self._pkcs12 = None
         return self
 
     @property
     def _pem(self):
-        """The key in PEM form, for the backends (ConfigurationError for a key made with :meth:`from_id`)."""
-        if self._pem_data is None:
+        """The key in PEM form, for the backends (ConfigurationError for a key made with :meth:`from_id`); None for a
+        key read from PKCS#12 by a backend that keeps it in its native store (see ``_pkcs12``)."""
+        if self._pem_data is None and self._id is not None:
             raise _identity_error("private key", self._id)
         return self._pem_data
 
@@ -305,7 +320,8 @@ class PrivateKey(object):
 
     @property
     def is_encrypted(self):
-        """Whether the key needs a password (False for a key made with :meth:`from_id`)."""
+        """Whether the key needs a password (False for a key made with :meth:`from_id`, or read from PKCS#12:
+        the password came with it)."""
         pem = self._pem_data
         if pem is None:
             return False
@@ -324,9 +340,10 @@ class PrivateKey(object):
         return password
 
     def __repr__(self):
-        if self._pem_data is None:
+        if self._id is not None:
             return "<PrivateKey id=%r>" % (self._id,)
-        return "<PrivateKey%s>" % (" (encrypted)" if self.is_encrypted else "")
+        return "<PrivateKey%s>" % (" (encrypted)" if self.is_encrypted else
+                                   " (from PKCS#12)" if self._pkcs12 is not None else "")
 
 
 class SigningChain(object):
@@ -378,6 +395,48 @@ class SigningChain(object):
         certs = [Certificate._from_der(der) for der in ders]
         return cls((certs[0], PrivateKey.from_file(key_path, password)), certs[1:])
 
+    @classmethod
+    def from_pkcs12(cls, data_or_path, password=None):
+        """Read a PKCS#12 (``.p12``/``.pfx``) file: the key, its certificate (the leaf) and the intermediates.
+
+        The file is decrypted at once, by the running backend's own PKCS#12 parser (OpenSSL's ``PKCS12_parse``,
+        SChannel's ``PFXImportCertStore``), so every problem is reported here. The intermediates are put in
+        issuing order (leaf's issuer first); any other certificate of the file follows them.
+
+        Args:
+            data_or_path: the file's bytes (``bytes``, ``bytearray``, ``memoryview``), or its path (text or
+                ``os.PathLike``). On Python 2 a native ``str`` that cannot be DER (it does not begin with ``0x30``,
+                or holds a NUL) is a path, as Python 2 spells paths that way.
+            password: bytes, str, a callable returning one, or None for a file without a password.
+
+        Raises:
+            ValueError: not a PKCS#12 file, wrong password, or no private key (or no certificate for it) inside;
+                the message says which.
+            ConfigurationError: a valid file this backend cannot decrypt (OpenSSL 3 without its legacy provider,
+                for RC2/3DES-encrypted files), or a backend that cannot read PKCS#12.
+            OSError/IOError: the path cannot be read. TypeError: wrong argument types.
+        """
+        data, origin = _pkcs12_input(data_or_path)
+        PrivateKey._check_password(password)
+        if callable(password):
+            password = password()
+        if isinstance(password, text_type):
+            password = password.encode("utf-8")
+        if password is not None and not isinstance(password, bytes):
+            raise TypeError("the password callable must return bytes or str")
+        from ._backend import BACKEND_NAMES, backend
+        from ._errors import ConfigurationError
+        name = backend().name
+        loader = getattr(importlib.import_module(BACKEND_NAMES[name]), "load_pkcs12", None)
+        if loader is None:
+            raise ConfigurationError("the %s backend cannot read PKCS#12 files yet" % name)
+        leaf, others, pem = loader(data, password, origin)
+        for der in [leaf] + list(others):
+            _parse_certificate(der, origin)
+        key = PrivateKey._from_pkcs12(pem, data, password)
+        chain = [Certificate._from_der(der) for der in _issuing_order(leaf, others)]
+        return cls((Certificate._from_der(leaf), key), chain)
+
     def __eq__(self, other):
         return (isinstance(other, SigningChain) and other._leaf[0] == self._leaf[0]
                 and other._leaf[1] is self._leaf[1] and other._chain == self._chain)
@@ -390,6 +449,38 @@ class SigningChain(object):
 
     def __repr__(self):
         return "<SigningChain %s + %d intermediate(s)>" % (self._leaf[0].subject, len(self._chain))
+
+
+def _pkcs12_input(data_or_path):
+    """(bytes, origin for messages) of ``from_pkcs12``'s argument (see there for bytes versus paths)."""
+    if isinstance(data_or_path, (bytearray, memoryview)):
+        return bytes(data_or_path), "the PKCS#12 data"
+    if isinstance(data_or_path, bytes):
+        # Python 2's str is bytes and is what paths are there: one that cannot be DER (which starts with a
+        # SEQUENCE tag, 0x30) and has no NUL is a path. On Python 3 bytes are always the file's contents.
+        if (str is bytes and data_or_path and not data_or_path.startswith(b"\x30")
+                and b"\x00" not in data_or_path):
+            return _read(data_or_path), repr(data_or_path)
+        return data_or_path, "the PKCS#12 data"
+    path = getattr(os, "fspath", lambda p: p)(data_or_path)
+    if not isinstance(path, (text_type, bytes)):
+        raise TypeError("data_or_path must be bytes or a path, not %s" % type(data_or_path).__name__)
+    return _read(path), repr(path)
+
+
+def _issuing_order(leaf, others):
+    """*others* (DERs) reordered: the leaf's issuer, its issuer, and so on; the rest after, in file order.
+    (PKCS#12 does not order its certificates, and OpenSSL 1.x's PKCS12_parse returned them reversed.)"""
+    parsed = [(der, _asn1_x509.Certificate.load(der)) for der in others]
+    ordered, current = [], _asn1_x509.Certificate.load(leaf)
+    while current.issuer.dump() != current.subject.dump():
+        found = [item for item in parsed if item[1].subject.dump() == current.issuer.dump()
+                 and item[0] not in ordered]
+        if not found:
+            break
+        ordered.append(found[0][0])
+        current = found[0][1]
+    return ordered + [der for der, _cert in parsed if der not in ordered]
 
 
 def _crls_from(data, origin):

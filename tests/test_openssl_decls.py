@@ -71,7 +71,8 @@ def test_constants_match_the_installed_headers():
 
 
 def _rows():
-    for table in (L.CRYPTO_REQUIRED, L.CRYPTO_STACK_110, L.CRYPTO_STACK_102, L.SSL_REQUIRED, L.SSL_OPTIONAL):
+    for table in (L.CRYPTO_REQUIRED, L.CRYPTO_STACK_110, L.CRYPTO_STACK_102, L.SSL_REQUIRED, L.SSL_OPTIONAL,
+                  L.CRYPTO_OPTIONAL):
         for row in table:
             yield row
     for pyname, names, restype, argtypes, check, note in L.SSL_ALTERNATIVES:

@@ -9,6 +9,7 @@ Python) makes the suite's PKI with ``tests/_certs.py`` and starts ``openssl s_se
     {"op": "openssl", "cert": "server", "tls": "1.2", "alpn": ["h2"], "mode": "rev", "verify_client_ca": null}
                                                     -> {"id": 1, "port": 40123}
     {"op": "pkcs12", "cert": "client", "password": "pw", "legacy": false}
+                        (+ "tool": "openssl", "with_key": true: made by openssl pkcs12 -export instead of cryptography)
                                                     -> {"path": "/tmp/.../client.p12"} (leaf, intermediates, key)
     {"op": "encrypted_key", "cert": "client", "password": "pw", "traditional": false}
                                                     -> {"path": ...} (PKCS#8 AES-256, or Proc-Type: 4,ENCRYPTED)
@@ -37,6 +38,7 @@ import os
 import shutil
 import signal
 import socket
+import subprocess
 import sys
 import tempfile
 import threading
@@ -73,6 +75,9 @@ class Daemon(object):
             self.peers[peer_id] = (context, peer)
             return {"id": peer_id, "port": peer.port}
         if op == "pkcs12":
+            if request.get("tool") == "openssl":
+                return {"path": self.openssl_pkcs12(request["cert"], request.get("password"),
+                                                    request.get("legacy", False), request.get("with_key", True))}
             return {"path": self.pkcs12(request["cert"], request.get("password"), request.get("legacy", False))}
         if op == "encrypted_key":
             cred = self.pki[request["cert"]]
@@ -169,6 +174,20 @@ class Daemon(object):
         path = os.path.join(self.dir, "%s%s.p12" % (name, "-legacy" if legacy else ""))
         with open(path, "wb") as handle:
             handle.write(blob)
+        return path
+
+    def openssl_pkcs12(self, name, password, legacy, with_key):
+        """``openssl pkcs12 -export`` of *name*'s leaf, key (unless not *with_key*) and intermediates: the OpenSSL 3
+        default (AES-256-CBC, PBKDF2, HMAC-SHA-256), or ``-legacy`` (RC2-40 certificates, 3DES key, SHA-1 MAC)."""
+        cred = self.pki[name]
+        path = os.path.join(self.dir, "%s-openssl%s%s.p12" % (name, "-legacy" if legacy else "",
+                                                               "" if with_key else "-nokey"))
+        argv = ["openssl", "pkcs12", "-export", "-in", cred.cert_path, "-certfile", cred.chain_path, "-out", path,
+                "-passout", "pass:" + (password or "")]
+        argv += ["-inkey", cred.key_path] if with_key else ["-nokeys"]
+        if legacy:
+            argv.append("-legacy")
+        subprocess.check_call(argv)
         return path
 
     def edge_credential(self, shape):

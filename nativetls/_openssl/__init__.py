@@ -6,7 +6,7 @@ missing.
 """
 from __future__ import absolute_import, division, print_function, unicode_literals
 
-__all__ = ["load_backend"]
+__all__ = ["load_backend", "load_pkcs12"]
 
 
 def load_backend():
@@ -26,3 +26,15 @@ def load_backend():
     return Backend("openssl", _lowlevel.VERSION_TEXT, OpenSSLClientContext, OpenSSLServerContext,
                    supported_versions(), features, native_library=_lowlevel.LIBRARY_PATH,
                    describe_trust_store=describe_trust_store)
+
+
+def load_pkcs12(data, password, origin):
+    """Read a PKCS#12 file with libcrypto's parser: ``(leaf_der, [other DERs], key_pem)``.
+
+    Raises:
+        ValueError: not PKCS#12, wrong password, no key. ConfigurationError: a legacy file without the legacy
+        provider (see ``_pkcs12``).
+    """
+    from ._pkcs12 import load_pkcs12 as load
+    leaf, others, pem = load(data, password, origin)
+    return leaf, others, pem

@@ -181,16 +181,39 @@ CRYPTO_REQUIRED = [
     # OpenSSL never prompts on the terminal).
     ("PEM_read_bio_PrivateKey", _P, [_P, _PP, c_void_p, c_char_p], "ptr", ""),
     ("EVP_PKEY_free", None, [_P], None, ""),
+    # pkcs12.h (SigningChain.from_pkcs12). PKCS12_parse returns the key, the certificate matching it and the
+    # other certificates (a new STACK_OF(X509), owned by the caller); with pass NULL or "" it tries both itself.
+    ("d2i_PKCS12", _P, [_PP, _PP, c_long], None, "NULL: not a PKCS#12 structure (caller words the error)"),
+    ("PKCS12_free", None, [_P], None, ""),
+    ("PKCS12_verify_mac", c_int, [_P, c_char_p, c_int], None, "1: the password verifies the MAC (caller checks)"),
+    ("PKCS12_parse", c_int, [_P, c_char_p, _PP, _PP, _PP], None, "0: see the error queue (caller words it)"),
+    # unencrypted PKCS#8 PEM (enc NULL): how a key read from PKCS#12 becomes a PrivateKey
+    ("PEM_write_bio_PKCS8PrivateKey", c_int, [_P, _P, _P, c_char_p, c_int, c_void_p, c_void_p], "one", ""),
+]
+
+CRYPTO_OPTIONAL = [
+    # (name, restype, argtypes, check, note); absence turns a feature off.
+    ("PKCS12_mac_present", c_int, [_P], None, "1.1.0+; before it, a MAC is assumed (PKCS12_verify_mac decides)"),
+    # OpenSSL 3 moved RC2, RC4, DES and friends into the "legacy" provider, which is not loaded by default: a
+    # PKCS#12 file encrypted the old way (openssl pkcs12 -legacy, Windows before 10 1709, Java before 11...) cannot
+    # be decrypted without it. It is loaded into a library context of our own (never the process-wide one, which
+    # the stdlib ssl module shares), made this thread's default only around PKCS12_parse.
+    ("OSSL_LIB_CTX_new", _P, [], "ptr", "3.0+"),
+    ("OSSL_LIB_CTX_free", None, [_P], None, "3.0+; also unloads the providers loaded into it"),
+    ("OSSL_LIB_CTX_set0_default", _P, [_P], None, "3.0+; per thread; returns the previous default"),
+    ("OSSL_PROVIDER_load", _P, [_P, c_char_p], None, "3.0+; NULL: the provider module cannot be loaded"),
 ]
 
 # Stack accessors were renamed in 1.1.0 (sk_* became OPENSSL_sk_* functions behind macros).
 CRYPTO_STACK_110 = [
     ("OPENSSL_sk_num", c_int, [_P], None, "1.1.0+; -1 for NULL"),
     ("OPENSSL_sk_value", _P, [_P, c_int], None, "1.1.0+"),
+    ("OPENSSL_sk_free", None, [_P], None, "1.1.0+; frees the stack, not its items"),
 ]
 CRYPTO_STACK_102 = [
     ("sk_num", c_int, [_P], None, "before 1.1.0"),
     ("sk_value", _P, [_P, c_int], None, "before 1.1.0"),
+    ("sk_free", None, [_P], None, "before 1.1.0"),
 ]
 
 # --- libssl prototypes (ssl.h)

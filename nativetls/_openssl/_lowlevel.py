@@ -99,7 +99,7 @@ def _bind(ssl_dll, crypto_dll, version):
             except AttributeError:
                 raise ImportError("nativetls: %s lacks the required symbol %s" % (dll._name, name))
     stack = L.CRYPTO_STACK_110 if version >= 0x10100000 else L.CRYPTO_STACK_102
-    for (name, restype, argtypes, check, _note), pyname in zip(stack, ("sk_num", "sk_value")):
+    for (name, restype, argtypes, check, _note), pyname in zip(stack, ("sk_num", "sk_value", "sk_free")):
         try:
             _bind_row(target, crypto_dll, name, pyname, restype, argtypes, check)
         except AttributeError:
@@ -113,11 +113,12 @@ def _bind(ssl_dll, crypto_dll, version):
                 continue
         else:
             raise ImportError("nativetls: %s has none of %s" % (ssl_dll._name, ", ".join(names)))
-    for name, restype, argtypes, check, _note in L.SSL_OPTIONAL:
-        try:
-            _bind_row(target, ssl_dll, name, name, restype, argtypes, check)
-        except AttributeError:
-            setattr(target, name, None)
+    for rows, dll in ((L.SSL_OPTIONAL, ssl_dll), (L.CRYPTO_OPTIONAL, crypto_dll)):
+        for name, restype, argtypes, check, _note in rows:
+            try:
+                _bind_row(target, dll, name, name, restype, argtypes, check)
+            except AttributeError:
+                setattr(target, name, None)
     if version >= 0x10100000 and target.SSL_CTX_set_options is None:
         raise ImportError("nativetls: libssl 1.1+ without SSL_CTX_set_options")
     return target
@@ -240,6 +241,9 @@ def private_key_from(key):
     """
     pem = key._pem
     password = key._password_bytes()
+    if pem is None:  # a key read from PKCS#12 by another backend: read the file here
+        from ._pkcs12 import load_pkcs12
+        pem = load_pkcs12(key._pkcs12[0], key._pkcs12[1], "the PKCS#12 data")[2]
     bio = lib.BIO_new_mem_buf(pem, len(pem))
     try:
         # A non-NULL passphrase is always passed so that OpenSSL never prompts on the terminal.

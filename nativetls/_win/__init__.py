@@ -8,7 +8,7 @@ from __future__ import absolute_import, division, print_function, unicode_litera
 
 import sys
 
-__all__ = ["load_backend"]
+__all__ = ["load_backend", "load_pkcs12"]
 
 
 def load_backend():
@@ -21,3 +21,13 @@ def load_backend():
         raise ImportError("the SChannel backend needs Windows (secur32.dll, crypt32.dll); this is %s" % sys.platform)
     from ._context import make_backend  # pragma: no cover - Windows only
     return make_backend()  # pragma: no cover - Windows only
+
+
+def load_pkcs12(data, password, origin):  # pragma: no cover - Windows only
+    """Read a PKCS#12 file with PFXImportCertStore: ``(leaf_der, [other DERs], None)`` (see ``_keys``).
+
+    Raises:
+        ValueError: not PKCS#12, wrong password, no key. ConfigurationError: this system cannot import it.
+    """
+    from ._keys import read_pkcs12
+    return read_pkcs12(data, password, origin)

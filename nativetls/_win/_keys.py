@@ -48,7 +48,7 @@ from ._lowlevel import CertContext, CertStore, cert_der, crypt32, public_error
 from ._pkcs12 import build_pfx, leaf_order, mac_verifies, random_password
 from ._types import NativeError, Win32Error
 
-__all__ = ["LocalCredential", "persist_keys"]
+__all__ = ["LocalCredential", "persist_keys", "read_pkcs12"]
 
 _PERSISTED_FLAGS = C.CRYPT_EXPORTABLE | C.CRYPT_USER_KEYSET
 _EPHEMERAL_FLAGS = C.CRYPT_EXPORTABLE | C.PKCS12_NO_PERSIST_KEY
@@ -74,6 +74,10 @@ def _text_password(password):
         except UnicodeDecodeError:
             raise ConfigurationError("the SChannel backend needs a key password that is valid UTF-8")
     return password
+
+
+class _NoKey(ConfigurationError):
+    """PFXImportCertStore imported the file, but no certificate in it has a private key."""
 
 
 def _contexts(hstore):
@@ -319,6 +323,8 @@ class LocalCredential(object):
             ConfigurationError: the key is unusable here (traditional encryption, wrong password, not a key).
         """
         certificate, key = chain.leaf
+        if key._pkcs12 is not None:  # SigningChain.from_pkcs12: import the file itself, as Windows would
+            return cls.from_pkcs12(key._pkcs12[0], key._pkcs12[1], persist, certificate.to_der())
         ders = [certificate.to_der()] + [c.to_der() for c in chain.chain]
         if key.is_encrypted:
             try:
@@ -336,8 +342,9 @@ class LocalCredential(object):
         return cls._import(pfx, password, ders[0], "the private key", persist)
 
     @classmethod
-    def from_pkcs12(cls, data, password=None, persist=None):
-        """Import a PKCS#12 (PFX) blob: the certificate that has a private key is the leaf.
+    def from_pkcs12(cls, data, password=None, persist=None, leaf_der=None):
+        """Import a PKCS#12 (PFX) blob: the certificate that has a private key is the leaf (or, given *leaf_der*,
+        that certificate).
 
         Raises:
             ConfigurationError: not a PKCS#12 blob, wrong password, or no certificate with a key in it.
@@ -345,7 +352,7 @@ class LocalCredential(object):
         data, password = bytes(data), _text_password(password)
         if mac_verifies(data, password) is False:
             raise ConfigurationError("the PKCS#12 data could not be decrypted: wrong password")
-        return cls._import(data, password, None, "the PKCS#12 data", persist)
+        return cls._import(data, password, leaf_der, "the PKCS#12 data", persist)
 
     @classmethod
     def _import(cls, pfx, password, leaf_der, what, persist):
@@ -386,7 +393,7 @@ class LocalCredential(object):
         leaf = _find_leaf(store.handle, leaf_der)
         if leaf is None:
             store.close()
-            raise ConfigurationError("%s holds no certificate with its private key" % what)
+            raise _NoKey("%s holds no certificate with its private key" % what)
         return store, leaf
 
     def close(self):
@@ -406,3 +413,60 @@ class LocalCredential(object):
             self.close()
         except Exception:  # pragma: no cover - interpreter shutdown
             pass
+
+
+def read_pkcs12(data, password, origin):
+    """``SigningChain.from_pkcs12`` on SChannel: import the file with PFXImportCertStore (checking that it opens
+    and holds a key), read its certificates, and drop the import again. Returns ``(leaf_der, [other DERs], None)``:
+    the key stays in the file, which :meth:`LocalCredential.from_signing_chain` imports again for each context.
+
+    Raises:
+        ValueError: not PKCS#12, wrong password, no certificate with a key. ConfigurationError: a file this
+        system's PFXImportCertStore cannot import.
+    """
+    from asn1crypto import pkcs12 as _asn1_pkcs12
+    try:
+        _asn1_pkcs12.Pfx.load(data, strict=True)["auth_safe"]["content"].native
+    except Exception as exc:
+        raise ValueError("%s is not a PKCS#12 (PFX) file: %s" % (origin, exc))
+    text = _text_password(password)
+    if mac_verifies(data, text) is False:
+        raise ValueError("%s could not be opened: wrong password (the integrity MAC does not verify)" % origin)
+    try:
+        credential = LocalCredential.from_pkcs12(data, text)
+    except _NoKey:
+        raise ValueError("%s holds no certificate with its private key" % origin)
+    except ConfigurationError:
+        # Wine's PFXImportCertStore fails, with no error code, on a file without a key; the password is right
+        # (the MAC verified), so when no key bag is in sight either, that is the cause to report.
+        if _key_bag_visible(data) is False:
+            raise ValueError("%s holds no private key (none outside its encrypted parts, and this system's "
+                             "PFXImportCertStore found none)" % origin)
+        raise
+    try:
+        leaf = cert_der(credential.leaf.handle)
+        contexts = _contexts(credential.store.handle)
+        try:
+            ders = [cert_der(pcert) for pcert in contexts]
+        finally:
+            for pcert in contexts:
+                crypt32().CertFreeCertificateContext(pcert)
+    finally:
+        credential.close()
+    return leaf, [der for der in ders if der != leaf], None
+
+
+def _key_bag_visible(data):
+    """Whether a PFX's unencrypted parts hold a key bag (plain or shrouded); None if the PFX cannot be read.
+    (Keys are shrouded in an unencrypted part by every common tool; an encrypted part usually holds certificates.)"""
+    from asn1crypto import pkcs12 as _asn1_pkcs12
+    try:
+        for content in _asn1_pkcs12.Pfx.load(data).authenticated_safe:
+            if content["content_type"].native != "data":
+                continue
+            for bag in _asn1_pkcs12.SafeContents.load(content["content"].native):
+                if bag["bag_id"].native in ("key_bag", "pkcs8_shrouded_key_bag"):
+                    return True
+        return False
+    except Exception:
+        return None
