@@ -126,7 +126,6 @@ def _skip(text, index):
     if char == "^":
         return _skip(text, index + 1)
     if char in "{([":
-        close = {"{": "}", "(": ")", "[": "]"}[char]
         depth = 0
         while True:
             if text[index] in "{([":

@@ -19,7 +19,7 @@ from . import _corefoundation as _cf
 from . import _security as _sec
 from ._types import OSStatusError
 
-__all__ = ["cf", "sec", "CFRef", "cfdata", "cfstring", "cfarray", "data_bytes", "string_text", "describe",
+__all__ = ["cf", "sec", "CFRef", "cfdata", "cfstring", "cfarray", "certificate_ref", "certificate_der", "data_bytes", "string_text", "describe",
            "tls_error"]
 
 
@@ -93,6 +93,32 @@ def cfarray(values):
     array = (c_void_p * max(len(raw), 1))(*raw)
     callbacks = _cf.LIBRARY.data_address("kCFTypeArrayCallBacks")
     return CFRef(cf().CFArrayCreate(None, ctypes.cast(array, c_void_p), len(raw), callbacks))
+
+
+def certificate_ref(der):
+    """An owned SecCertificate for *der* (bytes).
+
+    Raises:
+        ConfigurationError: Security.framework does not take it as a certificate.
+    """
+    data = cfdata(der)
+    try:
+        ref = CFRef(sec().SecCertificateCreateWithData(None, data.value))
+    finally:
+        data.close()
+    if not ref:
+        from .._errors import ConfigurationError
+        raise ConfigurationError("Security.framework refused a certificate (SecCertificateCreateWithData)")
+    return ref
+
+
+def certificate_der(ref):
+    """The DER bytes of a SecCertificate reference (borrowed; not released here)."""
+    data = CFRef(sec().SecCertificateCopyData(ref.value if isinstance(ref, CFRef) else ref))
+    try:
+        return data_bytes(data)
+    finally:
+        data.close()
 
 
 def data_bytes(ref):
