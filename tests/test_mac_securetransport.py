@@ -1,0 +1,283 @@
+# -*- coding: utf-8 -*-
+"""The SecureTransport backend's behaviour: on macOS against the real frameworks, elsewhere against the
+SecureTransport double (``tests/mac/double/``, loaded through ``NATIVETLS_MAC_FRAMEWORKS``).
+
+The peers are real: the OpenSSL backend in the same process over an in-memory wire (deterministic), and
+``openssl s_server``/``gnutls-serv`` over loopback sockets. Handshakes with verification (good, untrusted, wrong
+host, expired, custom trust store), client certificates both ways, ALPN on the client, SNI switching on the
+server, resumption, clean shutdown and ragged EOFs; after each test no keychain directory is left.
+"""
+from __future__ import absolute_import, division, print_function, unicode_literals
+
+import glob
+import os
+import socket
+import sys
+import tempfile
+
+import pytest
+
+import nativetls
+from nativetls import (
+    CertificateVerificationError, ConfigurationError, NextProtocol, RaggedEOF, TLSConfiguration, TLSError,
+    TLSVersion,
+)
+from _tls import chain_of, drive_read, handshake, pump, trust_of
+from _peers import require_tool
+import _peers
+
+
+def _double_path():
+    """The double named by the environment, or None."""
+    return os.environ.get("NATIVETLS_MAC_FRAMEWORKS") or None
+
+
+def _load():
+    if sys.platform != "darwin" and not _double_path():
+        pytest.skip("needs macOS, or NATIVETLS_MAC_FRAMEWORKS naming the SecureTransport double "
+                    "(tests/mac/double/; the tox env that builds it sets it)")
+    try:
+        return nativetls.backend("securetransport")
+    except ImportError as exc:
+        pytest.fail("the securetransport backend did not load: %s" % exc)
+
+
+@pytest.fixture(scope="module")
+def mac():
+    return _load()
+
+
+@pytest.fixture(scope="module")
+def ossl():
+    return nativetls.backend("openssl")
+
+
+def _keychain_dirs():
+    return set(glob.glob(os.path.join(tempfile.gettempdir(), "nativetls-*")))
+
+
+@pytest.fixture(autouse=True)
+def no_keychain_left():
+    """Every test leaves no temporary keychain (file and directory) behind once its contexts are closed."""
+    before = _keychain_dirs()
+    yield
+    import gc
+    gc.collect()
+    left = _keychain_dirs() - before
+    assert not left, "temporary keychains left behind: %s" % sorted(left)
+
+
+def _client(backend, pki, **fields):
+    fields.setdefault("trust_store", trust_of(pki.ca))
+    return backend.client_context(TLSConfiguration(**fields))
+
+
+def _server(backend, pki, credential=None, **fields):
+    fields.setdefault("certificate_chain", chain_of(credential or pki.server))
+    return backend.server_context(TLSConfiguration(**fields))
+
+
+def _pair(client_ctx, server_ctx, host="localhost", session=None):
+    client = client_ctx.wrap_buffers(host, session=session)
+    server = server_ctx.wrap_buffers()
+    return client, server
+
+
+def test_backend_reports_what_securetransport_can(mac):
+    assert mac.name == "securetransport"
+    assert "tls1_3" not in mac.features and TLSVersion.TLSv1_3 not in mac.supported_versions
+    assert TLSVersion.TLSv1_2 in mac.supported_versions and "keylog" not in mac.features
+
+
+@pytest.mark.parametrize("sides", ["mac-mac", "mac-openssl", "openssl-mac"])
+def test_handshake_and_data(mac, ossl, pki, sides):
+    client_backend, server_backend = [{"mac": mac, "openssl": ossl}[s] for s in sides.split("-")]
+    server_ctx = _server(server_backend, pki, highest_supported_version=TLSVersion.TLSv1_2)
+    client_ctx = _client(client_backend, pki)
+    client, server = _pair(client_ctx, server_ctx)
+    handshake(client, server)
+    for side in (client, server):
+        assert side.negotiated_tls_version is TLSVersion.TLSv1_2
+        assert isinstance(side.cipher(), nativetls.CipherSuite)
+    assert client.cipher() == server.cipher()
+    assert (("commonName", "localhost"),) in client.getpeercert()["subject"]
+    assert client.getpeercertchain()[0] == pki.server.cert_der
+    assert client.write(b"x" * 40000) == 40000
+    pump(client, server)
+    received = b""
+    while len(received) < 40000:
+        received += drive_read(server, client)
+    assert received == b"x" * 40000
+    server.write(b"pong")
+    pump(client, server)
+    assert drive_read(client, server) == b"pong"
+    client.shutdown()
+    pump(client, server)
+    assert drive_read(server, client) == b""
+    server.shutdown()
+    pump(client, server)
+    for obj in (client, server, client_ctx, server_ctx):
+        obj.close()
+
+
+@pytest.mark.parametrize("credential,host,reason", [
+    ("untrusted", "localhost", "untrusted_root"),
+    ("wrong_host", "localhost", "hostname_mismatch"),
+    ("expired", "localhost", "expired"),
+    ("self_signed", "localhost", "self_signed"),
+])
+def test_verification_failures(mac, ossl, pki, credential, host, reason):
+    server_ctx = _server(ossl, pki, getattr(pki, credential), highest_supported_version=TLSVersion.TLSv1_2)
+    client_ctx = _client(mac, pki)
+    client, server = _pair(client_ctx, server_ctx, host)
+    with pytest.raises(CertificateVerificationError) as info:
+        handshake(client, server)
+    assert info.value.reason == reason
+    # The rejection reached the server as an alert, not as silence.
+    with pytest.raises(TLSError):
+        pump(client, server)
+        server.do_handshake()
+    client_ctx.close()
+
+
+def test_custom_trust_store_replaces_the_system_one(mac, ossl, pki):
+    server_ctx = _server(ossl, pki, pki.untrusted, highest_supported_version=TLSVersion.TLSv1_2)
+    client_ctx = _client(mac, pki, trust_store=trust_of(pki.untrusted_ca))
+    client, server = _pair(client_ctx, server_ctx)
+    handshake(client, server)
+    assert client.negotiated_tls_version is TLSVersion.TLSv1_2
+    other = _client(mac, pki)  # trusts only pki.ca
+    client, server = _pair(other, server_ctx)
+    with pytest.raises(CertificateVerificationError):
+        handshake(client, server)
+
+
+def test_ip_address_is_checked_and_not_sent_as_sni(mac, ossl, pki):
+    seen = []
+
+    def callback(buffer, name, configuration):
+        seen.append(name)
+        return configuration
+    server_ctx = _server(ossl, pki, pki.ip_only, highest_supported_version=TLSVersion.TLSv1_2, sni_callback=callback)
+    client_ctx = _client(mac, pki)
+    client, server = _pair(client_ctx, server_ctx, "127.0.0.1")
+    handshake(client, server)
+    assert seen == [None]
+    client, server = _pair(client_ctx, server_ctx, "127.0.0.2")
+    with pytest.raises(CertificateVerificationError) as info:
+        handshake(client, server)
+    assert info.value.reason == "hostname_mismatch"
+
+
+@pytest.mark.parametrize("client_side", ["mac", "openssl"])
+def test_client_certificates(mac, ossl, pki, client_side):
+    client_backend, server_backend = (mac, ossl) if client_side == "mac" else (ossl, mac)
+    server_ctx = _server(server_backend, pki, trust_store=trust_of(pki.ca),
+                         highest_supported_version=TLSVersion.TLSv1_2)
+    client_ctx = _client(client_backend, pki, certificate_chain=chain_of(pki.client))
+    client, server = _pair(client_ctx, server_ctx)
+    handshake(client, server)
+    assert server.getpeercertchain()[0] == pki.client.cert_der
+    # Without a certificate the server refuses.
+    bare = _client(client_backend, pki)
+    client, server = _pair(bare, server_ctx)
+    with pytest.raises(TLSError):
+        handshake(client, server)
+
+
+def test_encrypted_key(mac, ossl, pki):
+    chain = chain_of(pki.server, password=b"nativetls")
+    server_ctx = mac.server_context(TLSConfiguration(certificate_chain=chain))
+    client, server = _pair(_client(ossl, pki, highest_supported_version=TLSVersion.TLSv1_2), server_ctx)
+    handshake(client, server)
+    server_ctx.close()
+
+
+def test_alpn_client_only(mac, ossl, pki):
+    server_ctx = _server(ossl, pki, inner_protocols=[NextProtocol.H2, NextProtocol.HTTP1],
+                         highest_supported_version=TLSVersion.TLSv1_2)
+    client_ctx = _client(mac, pki, inner_protocols=[NextProtocol.HTTP1, NextProtocol.H2])
+    client, server = _pair(client_ctx, server_ctx)
+    handshake(client, server)
+    assert client.negotiated_protocol() is NextProtocol.H2 and server.negotiated_protocol() is NextProtocol.H2
+    with pytest.raises(ConfigurationError):
+        _server(mac, pki, inner_protocols=[NextProtocol.H2])
+
+
+def test_sni_switches_the_server_chain(mac, ossl, pki):
+    chains = [chain_of(pki.server), chain_of(pki.wrong_host)]
+    server_ctx = mac.server_context(TLSConfiguration(certificate_chain=chains))
+    for host, expected in (("localhost", pki.server), ("wrong.example", pki.wrong_host)):
+        client_ctx = _client(ossl, pki, highest_supported_version=TLSVersion.TLSv1_2)
+        client, server = _pair(client_ctx, server_ctx, host)
+        handshake(client, server)
+        assert client.getpeercertchain()[0] == expected.cert_der
+    seen = []
+
+    def callback(buffer, name, configuration):
+        seen.append(name)
+        return configuration.update(certificate_chain=chain_of(pki.wrong_host)) if name == "other.example" else \
+            configuration
+    server_ctx = mac.server_context(TLSConfiguration(certificate_chain=chain_of(pki.server), sni_callback=callback))
+    client, server = _pair(_client(ossl, pki, highest_supported_version=TLSVersion.TLSv1_2), server_ctx,
+                           "other.example")
+    with pytest.raises(CertificateVerificationError):  # wrong.example's chain, checked against other.example
+        handshake(client, server)
+    assert seen == ["other.example"]
+    server_ctx.close()
+
+
+def test_resumption(mac, ossl, pki):
+    server_ctx = _server(ossl, pki, highest_supported_version=TLSVersion.TLSv1_2)
+    client_ctx = _client(mac, pki)
+    client, server = _pair(client_ctx, server_ctx)
+    handshake(client, server)
+    session = client.session
+    assert session is not None and not client.session_reused
+    client, server = _pair(client_ctx, server_ctx, session=session)
+    handshake(client, server)
+    assert client.session_reused and server.session_reused
+    fresh, server = _pair(client_ctx, server_ctx)  # no session given: a full handshake
+    handshake(fresh, server)
+    assert not fresh.session_reused
+
+
+def test_ragged_eof(mac, ossl, pki):
+    client, server = _pair(_client(mac, pki), _server(ossl, pki, highest_supported_version=TLSVersion.TLSv1_2))
+    handshake(client, server)
+    client.process_incoming(b"")
+    with pytest.raises(RaggedEOF):
+        client.read()
+
+
+def test_tls13_is_a_configuration_error(mac, pki):
+    with pytest.raises(ConfigurationError):
+        _client(mac, pki, lowest_supported_version=TLSVersion.TLSv1_3)
+
+
+def test_against_openssl_s_server(mac, pki):
+    require_tool("openssl")
+    with _peers.openssl_s_server(pki.server, tls="1.2") as peer:
+        client_ctx = _client(mac, pki)
+        sock = socket.create_connection(("127.0.0.1", peer.port))
+        tls = client_ctx.wrap_socket(sock, "localhost")
+        try:
+            tls.sendall(b"hello\n")
+            assert tls.recv(100) == b"olleh\n"
+        finally:
+            tls.close()
+        client_ctx.close()
+
+
+def test_against_gnutls_serv(mac, pki):
+    require_tool("gnutls-serv")
+    with _peers.gnutls_serv(pki.server, tls="1.2") as peer:
+        client_ctx = _client(mac, pki)
+        sock = socket.create_connection(("127.0.0.1", peer.port))
+        tls = client_ctx.wrap_socket(sock, "localhost")
+        try:
+            tls.sendall(b"hello\n")
+            assert tls.recv(100) == b"hello\n"
+        finally:
+            tls.close()
+        client_ctx.close()
