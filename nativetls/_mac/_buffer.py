@@ -294,14 +294,19 @@ class SecureTransportBuffer(StateKeeping, TLSBuffer):
             if not trust:
                 what = "the client sent no certificate, and this server requires one" if self._server else \
                     "the server sent no certificate"
-                self._reject(CertificateVerificationError(what, host=self._host, reason="other",
-                                                          native_message="SSLCopyPeerTrust: NULL"),
-                             after_handshake, _HANDSHAKE_FAILURE)
-            verify_trust(trust, None if self._server else self._host, native.anchors, server=not self._server)
-        except CertificateVerificationError as exc:
-            self._reject(exc, after_handshake, ALERTS.get(exc.reason, 42))
+                error = CertificateVerificationError(what, host=self._host, reason="other",
+                                                     native_message="SSLCopyPeerTrust: NULL")
+                alert = _HANDSHAKE_FAILURE
+            else:
+                try:
+                    verify_trust(trust, None if self._server else self._host, native.anchors,
+                                 server=not self._server)
+                    return
+                except CertificateVerificationError as exc:
+                    error, alert = exc, ALERTS.get(exc.reason, 42)
         finally:
             trust.close()
+        self._reject(error, after_handshake, alert)
 
     def _reject(self, exc, after_handshake, alert=42):
         """Fail the handshake with *exc*, telling the peer: a plaintext fatal alert while no keys are in use
@@ -365,7 +370,7 @@ class SecureTransportBuffer(StateKeeping, TLSBuffer):
 
     def _read_native(self, size):
         target = ctypes.create_string_buffer(size)
-        while True:
+        for _attempt in range(64):  # each noErr-without-data consumed a non-application record
             processed = c_size_t()
             status = self._native_call(sec().SSLRead, self._ssl.value, target, size, byref(processed))
             if processed.value:  # data first, whatever the status says (point 4)
@@ -386,6 +391,7 @@ class SecureTransportBuffer(StateKeeping, TLSBuffer):
                 self._fail(RaggedEOF("the peer closed the connection without close_notify (data may be truncated)",
                                      native_code=status))
             self._fail(tls_error("TLS read failed (SSLRead)", status))
+        raise WantReadError("no application data yet")
 
     def write(self, buf):
         if self._state is State.HANDSHAKING:

@@ -142,6 +142,8 @@ class _Native(object):
         self.server = server
         self.versions = version_range(configuration)
         self.alpn = _alpn_list(configuration)
+        if self.alpn and not getattr(sec(), "HAS_SSLSetALPNProtocols", False):
+            raise ConfigurationError("this SecureTransport has no ALPN (SSLSetALPNProtocols: macOS 10.12.4+)")
         self.ciphers = _cipher_array(configuration)
         self.verify = server or bool(configuration.validate_certificates)
         self.client_auth = server and configuration.trust_store is not None

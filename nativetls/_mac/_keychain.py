@@ -95,6 +95,8 @@ class TemporaryKeychain(Closeable):
             raise ConfigurationError("cannot import the certificate chain into a keychain: %s"
                                      % describe(exc.code), native_code=exc.code)
         try:
+            if not certs or cf().CFArrayGetCount(certs.value) < 1:
+                raise ConfigurationError("SecItemImport found no certificate in the leaf certificate")
             leaf = cf().CFArrayGetValueAtIndex(certs.value, 0)  # borrowed from the array
             identity = c_void_p()
             try:
