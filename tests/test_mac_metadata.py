@@ -63,11 +63,10 @@ def _download(requirement, name, digest):
             os.makedirs(CACHE)
         command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:", "--platform",
                    "macosx_11_0_universal2", "--python-version", "3.12", "-d", CACHE, requirement]
-        result = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT) if hasattr(
-            subprocess, "run") else None
-        if result is None or result.returncode != 0 or not os.path.exists(path):
-            pytest.skip("cannot download %s (no package index here?): %s" % (
-                requirement, result.stdout.decode("utf-8", "replace")[-300:] if result else "no subprocess.run"))
+        proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        output = proc.communicate()[0].decode("utf-8", "replace")
+        if proc.returncode != 0 or not os.path.exists(path):
+            pytest.skip("cannot download %s (no package index here?): %s" % (requirement, output[-300:]))
     with open(path, "rb") as handle:
         data = handle.read()
     assert hashlib.sha256(data).hexdigest() == digest, "%s does not have the pinned sha256" % name
