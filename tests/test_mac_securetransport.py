@@ -56,15 +56,43 @@ def _keychain_dirs():
     return set(glob.glob(os.path.join(tempfile.gettempdir(), "nativetls-*")))
 
 
+def _double_counters():
+    """The double's counters (live CF objects, over-releases, keychain files, prompts), or None on real macOS."""
+    path = _double_path()
+    if not path or sys.platform == "darwin":
+        return None
+    import ctypes
+    lib = ctypes.CDLL(str(path))
+    names = ("double_live_objects", "double_overreleases", "double_keychain_files", "double_keychain_prompts")
+    values = []
+    for name in names:
+        function = getattr(lib, name)
+        function.restype, function.argtypes = ctypes.c_long, []
+        values.append(function())
+    return dict(zip(names, values))
+
+
 @pytest.fixture(autouse=True)
-def no_keychain_left():
-    """Every test leaves no temporary keychain (file and directory) behind once its contexts are closed."""
-    before = _keychain_dirs()
-    yield
+def nothing_left(request):
+    """Every test leaves no temporary keychain (file and directory) behind once its objects are gone, and - through
+    the double's counters - leaks no CF object, over-releases none, and never asks the user for a password."""
     import gc
+    if "mac" not in request.fixturenames:
+        yield
+        return
+    gc.collect()
+    before, counters = _keychain_dirs(), _double_counters()
+    yield
     gc.collect()
     left = _keychain_dirs() - before
     assert not left, "temporary keychains left behind: %s" % sorted(left)
+    after = _double_counters()
+    if counters is not None:
+        assert after["double_overreleases"] == counters["double_overreleases"], "a CF object was over-released"
+        assert after["double_live_objects"] == counters["double_live_objects"], "CF objects leaked: %d" % (
+            after["double_live_objects"] - counters["double_live_objects"])
+        assert after["double_keychain_files"] == counters["double_keychain_files"], "keychain files left"
+        assert after["double_keychain_prompts"] == 0, "a keychain would have prompted the user"
 
 
 def _client(backend, pki, **fields):
