@@ -255,6 +255,16 @@ def test_sni_switches_the_server_chain(mac, ossl, pki):
     server_ctx.close()
 
 
+def _close_both(client, server):
+    client.shutdown()
+    pump(client, server)
+    assert drive_read(server, client) == b""
+    server.shutdown()
+    pump(client, server)
+    client.close()
+    server.close()
+
+
 def test_resumption(mac, ossl, pki):
     server_ctx = _server(ossl, pki, highest_supported_version=TLSVersion.TLSv1_2)
     client_ctx = _client(mac, pki)
@@ -262,6 +272,7 @@ def test_resumption(mac, ossl, pki):
     handshake(client, server)
     session = client.session
     assert session is not None and not client.session_reused
+    _close_both(client, server)  # a clean close: OpenSSL forgets sessions of connections freed without one
     client, server = _pair(client_ctx, server_ctx, session=session)
     handshake(client, server)
     assert client.session_reused and server.session_reused
