@@ -320,3 +320,113 @@ def test_against_gnutls_serv(mac, pki):
         finally:
             tls.close()
         client_ctx.close()
+
+
+@pytest.mark.parametrize("mac_side", ["client", "server"])
+def test_byte_at_a_time_wire(mac, ossl, pki, mac_side):
+    """MACOS.md point 1: SecureTransport asks for the 5 header bytes, then the rest of one record; every short
+    answer is errSSLWouldBlock with the partial count kept. One byte per round trip exercises every split."""
+    client_backend, server_backend = (mac, ossl) if mac_side == "client" else (ossl, mac)
+    client = _client(client_backend, pki, highest_supported_version=TLSVersion.TLSv1_2).wrap_buffers("localhost")
+    server = _server(server_backend, pki, highest_supported_version=TLSVersion.TLSv1_2).wrap_buffers()
+    done = set()
+    for _ in range(100000):
+        for side in (client, server):
+            if side not in done:
+                try:
+                    side.do_handshake()
+                    done.add(side)
+                except nativetls.WantReadError:
+                    pass
+        moved = False
+        for src, dst in ((client, server), (server, client)):
+            byte = src.process_outgoing(1)
+            if byte:
+                dst.process_incoming(byte)
+                moved = True
+        if len(done) == 2 and not moved:
+            break
+    assert len(done) == 2
+    client.write(b"ping" * 1000)
+    received = b""
+    while len(received) < 4000:
+        byte = client.process_outgoing(1)
+        if byte:
+            server.process_incoming(byte)
+        try:
+            received += server.read()
+        except nativetls.WantReadError:
+            assert byte, "the server wants more, but nothing is left"
+    assert received == b"ping" * 1000
+
+
+def test_a_queued_write_is_not_resent(mac, ossl, pki):
+    """MACOS.md point 3: write() takes all of the data once; the records appear once on the wire."""
+    client, server = _pair(_client(mac, pki), _server(ossl, pki, highest_supported_version=TLSVersion.TLSv1_2))
+    handshake(client, server)
+    assert client.write(b"a" * 100000) == 100000
+    assert client.outgoing_bytes_buffered() > 100000
+    pump(client, server)
+    received = b""
+    while len(received) < 100000:
+        received += drive_read(server, client)
+    assert received == b"a" * 100000
+
+
+def test_stdlib_ssl_peer(mac, pki):
+    ssl = pytest.importorskip("ssl")
+    from _tls import StdlibPeer
+    if not hasattr(ssl, "MemoryBIO"):
+        pytest.skip("this Python's ssl module has no MemoryBIO")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(pki.server.fullchain_path, pki.server.key_path)
+    client_ctx = _client(mac, pki)
+    client, server = client_ctx.wrap_buffers("localhost"), StdlibPeer(context, server_side=True)
+    handshake(client, server)
+    assert client.negotiated_tls_version is TLSVersion.TLSv1_2
+    server.write(b"from stdlib")
+    pump(client, server)
+    assert drive_read(client, server) == b"from stdlib"
+    client.close()
+    client_ctx.close()
+
+
+def test_server_against_openssl_s_client(mac, pki):
+    """A SecureTransport server over a loopback socket, openssl s_client verifying it against the test CA."""
+    require_tool("openssl")
+    import threading
+    server_ctx = _server(mac, pki)
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    port = listener.getsockname()[1]
+    errors = []
+
+    def serve():
+        try:
+            sock, _address = listener.accept()
+            tls = server_ctx.wrap_socket(sock)
+            try:
+                line = b""
+                while not line.endswith(b"\n"):
+                    chunk = tls.recv(100)
+                    if not chunk:
+                        break
+                    line += chunk
+                tls.sendall(line.upper())
+            finally:
+                tls.close()
+        except Exception as exc:  # reported by the main thread
+            errors.append(exc)
+    thread = threading.Thread(target=serve)
+    thread.start()
+    try:
+        result = _peers.openssl_s_client(port, ["-CAfile", pki.ca.cert_path, "-verify_return_error",
+                                                "-servername", "localhost", "-quiet", "-ign_eof"],
+                                         input=b"hello mac\n")
+    finally:
+        thread.join(20)
+        listener.close()
+        server_ctx.close()
+    assert not errors, errors
+    assert b"HELLO MAC" in result.stdout, (result.stdout, result.stderr)
