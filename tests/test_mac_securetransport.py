@@ -89,9 +89,10 @@ def nothing_left(request):
     after = _double_counters()
     if counters is not None:
         assert after["double_overreleases"] == counters["double_overreleases"], "a CF object was over-released"
-        assert after["double_live_objects"] == counters["double_live_objects"], "CF objects leaked: %d" % (
+        # <=: objects a failed earlier test's traceback kept alive may be freed during this one
+        assert after["double_live_objects"] <= counters["double_live_objects"], "CF objects leaked: %d" % (
             after["double_live_objects"] - counters["double_live_objects"])
-        assert after["double_keychain_files"] == counters["double_keychain_files"], "keychain files left"
+        assert after["double_keychain_files"] <= counters["double_keychain_files"], "keychain files left"
         assert after["double_keychain_prompts"] == 0, "a keychain would have prompted the user"
 
 
@@ -430,3 +431,45 @@ def test_server_against_openssl_s_client(mac, pki):
         server_ctx.close()
     assert not errors, errors
     assert b"HELLO MAC" in result.stdout, (result.stdout, result.stderr)
+
+
+def test_cipher_selection(mac, ossl, pki):
+    suite = nativetls.CipherSuite.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256
+    client_ctx = _client(mac, pki, ciphers=[suite])
+    client, server = _pair(client_ctx, _server(ossl, pki, highest_supported_version=TLSVersion.TLSv1_2))
+    handshake(client, server)
+    assert client.cipher() is suite and server.cipher() is suite
+    with pytest.raises(ConfigurationError):  # a TLS 1.3 suite: SecureTransport has none
+        _client(mac, pki, ciphers=[nativetls.CipherSuite.TLS_AES_128_GCM_SHA256])
+
+
+def test_not_yet_valid(mac, ossl, pki):
+    server_ctx = _server(ossl, pki, pki.not_yet_valid, highest_supported_version=TLSVersion.TLSv1_2)
+    client, server = _pair(_client(mac, pki), server_ctx)
+    with pytest.raises(CertificateVerificationError) as info:
+        handshake(client, server)
+    assert info.value.reason == "not_yet_valid" and info.value.host == "localhost"
+
+
+def test_sni_callback_failure_aborts_with_its_cause(mac, ossl, pki):
+    def callback(buffer, name, configuration):
+        raise KeyError(name)
+    server_ctx = mac.server_context(TLSConfiguration(certificate_chain=chain_of(pki.server), sni_callback=callback))
+    client, server = _pair(_client(ossl, pki, highest_supported_version=TLSVersion.TLSv1_2), server_ctx)
+    with pytest.raises(TLSError) as info:
+        handshake(client, server)
+    assert isinstance(getattr(info.value, "__cause__", None), KeyError)
+    with pytest.raises(TLSError):  # the alert reached the client
+        client.do_handshake()
+    server_ctx.close()
+
+
+def test_validate_certificates_false_still_handshakes(mac, ossl, pki):
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        client_ctx = mac.client_context(TLSConfiguration(validate_certificates=False))
+    server_ctx = _server(ossl, pki, pki.untrusted, highest_supported_version=TLSVersion.TLSv1_2)
+    client, server = _pair(client_ctx, server_ctx, "wrong.name")
+    handshake(client, server)
+    assert client.getpeercertchain()[0] == pki.untrusted.cert_der

@@ -57,6 +57,23 @@ def _self_signed(der):
         return False
 
 
+def _not_yet_valid(chain):
+    """Whether a certificate of *chain* (DER list) has a notBefore in the future."""
+    import datetime
+    try:
+        from asn1crypto import x509 as _x509
+        now = datetime.datetime.now(tz=_utc())
+        return any(_x509.Certificate.load(der)["tbs_certificate"]["validity"]["not_before"].native > now
+                   for der in chain)
+    except Exception:
+        return False
+
+
+def _utc():
+    from asn1crypto.util import timezone
+    return timezone.utc
+
+
 def verify_trust(trust, host, anchors, server):
     """Evaluate *trust* (a CFRef of the peer's SecTrust) for *host* (a name, an IP literal, or None).
 
@@ -81,6 +98,9 @@ def verify_trust(trust, host, anchors, server):
     if code is None:
         return
     reason = REASONS.get(code, "other")
+    if reason == "expired" and _not_yet_valid(trust_chain(trust)):
+        # SecPolicyChecks.list has one TemporalValidity check, reported as errSecCertificateExpired either way.
+        reason = "not_yet_valid"
     if reason == "untrusted_root":
         chain = trust_chain(trust)
         if len(chain) == 1 and _self_signed(chain[0]):
