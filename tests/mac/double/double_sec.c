@@ -7,6 +7,9 @@
  *                                      (promptUser true, or no password given)
  *   const char *double_keychain_path(long i)  the i-th still-existing keychain file, or NULL
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE     /* memmem */
+#endif
 #include "double.h"
 
 #include <arpa/inet.h>

@@ -211,8 +211,12 @@ static void init_supported(void)
 static void ssl_finalize(dbl_obj *self)
 {
     dbl_ssl *ctx = (dbl_ssl *)self;
-    if (ctx->ssl)
+    if (ctx->ssl) {
+        /* Apple's SSLFreeContext leaves the session cache alone; OpenSSL's SSL_free would mark the session
+         * of a connection freed without close_notify not resumable (ssl_clear_bad_session). */
+        SSL_set_shutdown(ctx->ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
         SSL_free(ctx->ssl);
+    }
     if (ctx->local_certs)
         CFRelease(ctx->local_certs);
     if (ctx->peer_certs)
