@@ -9,11 +9,9 @@ server, resumption, clean shutdown and ragged EOFs; after each test no keychain 
 """
 from __future__ import absolute_import, division, print_function, unicode_literals
 
-import glob
 import os
 import socket
 import sys
-import tempfile
 
 import pytest
 
@@ -53,7 +51,9 @@ def ossl():
 
 
 def _keychain_dirs():
-    return set(glob.glob(os.path.join(tempfile.gettempdir(), "nativetls-*")))
+    """Keychain directories this process made that still exist (another xdist worker's are not ours)."""
+    from nativetls._mac._keychain import created_directories
+    return set(d for d in created_directories() if os.path.exists(d))
 
 
 def _double_counters():

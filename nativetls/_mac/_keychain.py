@@ -22,7 +22,15 @@ from . import _security as S
 from ._lowlevel import CFRef, certificate_ref, cfarray, cfdata, cfstring, cf, describe, sec
 from ._types import OSStatusError
 
-__all__ = ["TemporaryKeychain", "Identity"]
+__all__ = ["TemporaryKeychain", "Identity", "created_directories"]
+
+# Every directory this process made for a keychain (tests check none is left on disk).
+_CREATED = []
+
+
+def created_directories():
+    """The directories this process has created for temporary keychains (existing or already removed)."""
+    return list(_CREATED)
 
 
 class Identity(Closeable):
@@ -48,6 +56,7 @@ class TemporaryKeychain(Closeable):
 
     def __init__(self):
         self.directory = tempfile.mkdtemp(prefix="nativetls-")
+        _CREATED.append(self.directory)
         self.path = os.path.join(self.directory, "nativetls.keychain")
         password = binascii.hexlify(os.urandom(32))
         ref = c_void_p()
