@@ -70,6 +70,9 @@ _PROTOTYPES = [
     ("SecItemImport", c_int32, [c_void_p, c_void_p, POINTER(c_uint32), POINTER(c_uint32), c_uint32, c_void_p,
                                 c_void_p, POINTER(c_void_p)]),
     ("SecIdentityCreateWithCertificate", c_int32, [c_void_p, c_void_p, POINTER(c_void_p)]),
+    ("SecPKCS12Import", c_int32, [c_void_p, c_void_p, POINTER(c_void_p)]),
+    ("CFDictionaryCreate", c_void_p, [c_void_p, POINTER(c_void_p), POINTER(c_void_p), c_long, c_void_p, c_void_p]),
+    ("CFDictionaryGetValue", c_void_p, [c_void_p, c_void_p]),
     ("SSLCreateContext", c_void_p, [c_void_p, c_int32, c_int32]),
     ("SSLSetIOFuncs", c_int32, [c_void_p, SSLReadFunc, SSLWriteFunc]),
     ("SSLSetConnection", c_int32, [c_void_p, c_void_p]),
@@ -150,7 +153,7 @@ class Conn(object):
         self.chunk = chunk          # at most this many bytes per read callback (partial counts)
         self.read_requests = []
         self.write_offers = []
-        self.block_writes = False
+        self.write_status = None      # a status every write callback returns, taking nothing
         # the callbacks must stay alive as long as the context can call them
         self._read = SSLReadFunc(self._on_read)
         self._write = SSLWriteFunc(self._on_write)
@@ -170,9 +173,9 @@ class Conn(object):
 
     def _on_write(self, connection, data, length):
         self.write_offers.append(length[0])
-        if self.block_writes:
+        if self.write_status is not None:
             length[0] = 0
-            return errSSLWouldBlock
+            return self.write_status
         self.outbox += ctypes.string_at(data, length[0])
         return 0
 
@@ -440,6 +443,37 @@ def test_encrypted_key_import(st, pki, tmp_path, clean):
     keychain.close()
 
 
+def test_pkcs12_import(st, pki, clean):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.serialization import pkcs12
+    blob = pkcs12.serialize_key_and_certificates(
+        b"client", pki.client.key, pki.client.cert, [c.cert for c in pki.client.intermediates],
+        serialization.BestAvailableEncryption(b"pw"))
+    items = c_void_p()
+    key = c_void_p.in_dll(st.dll, "kSecImportExportPassphrase")
+    results = []
+    data = st.CFDataCreate(None, blob, len(blob))
+    for password in (None, "wrong", "pw"):
+        options = None
+        if password is not None:
+            value = _cfstr(st, password)
+            options = st.CFDictionaryCreate(
+                None, (c_void_p * 1)(key.value), (c_void_p * 1)(value), 1,
+                ctypes.addressof(c_uint8.in_dll(st.dll, "kCFTypeDictionaryKeyCallBacks")),
+                ctypes.addressof(c_uint8.in_dll(st.dll, "kCFTypeDictionaryValueCallBacks")))
+            st.CFRelease(value)
+        results.append(st.SecPKCS12Import(data, options, byref(items)))
+        if options:
+            st.CFRelease(options)
+    assert results == [-25260, -25293, 0]
+    entry = st.CFArrayGetValueAtIndex(items.value, 0)
+    chain = st.CFDictionaryGetValue(entry, c_void_p.in_dll(st.dll, "kSecImportItemCertChain").value)
+    assert st.CFArrayGetCount(chain) == 2
+    assert st.CFDictionaryGetValue(entry, c_void_p.in_dll(st.dll, "kSecImportItemIdentity").value)
+    st.CFRelease(items.value)
+    st.CFRelease(data)
+
+
 # --- SecureTransport between two double contexts (py27 and py3) ---
 
 def test_handshake_breaks_and_data(st, pki, pair):
@@ -509,10 +543,10 @@ def test_write_processed_semantics(st, pair):
     _handshake_pair(client, server)
     client.take()
     del client.write_offers[:]
-    client.block_writes = True
+    client.write_status = errSSLWouldBlock
     assert client.write(b"y" * 20000) == (errSSLWouldBlock, 20000)
     assert client.write(b"z") == (errSSLWouldBlock, 0)
-    client.block_writes = False
+    client.write_status = None
     assert client.write(b"") == (0, 0)                          # the queue drains
     server.inbox = client.take()
     got = b""
@@ -532,6 +566,21 @@ def test_close_notify_answered_and_graceful(st, pair):
     _pump(client, server)
     assert client.read() == (errSSLClosedGraceful, b"")
     assert client.take()                                            # SSLRead answered with close_notify
+
+
+def test_close_ignores_errsecio(st, pair):
+    """[MACOS 8]: SSLClose flushes close_notify, ignores errSecIO, and the session is closed regardless."""
+    client, server = pair(host=None)
+    _handshake_pair(client, server)
+    client.take()
+
+    state = c_int32()
+    client.write_status = -36                                       # errSecIO: the peer is gone
+    assert st.SSLClose(client.ctx) == 0
+    assert st.SSLGetSessionState(client.ctx, byref(state)) == 0 and state.value == 3   # kSSLClosed
+    assert client.write(b"x") == (errSSLClosedGraceful, 0)
+    server.write_status = errSSLWouldBlock
+    assert st.SSLClose(server.ctx) == errSSLWouldBlock              # other errors are returned
 
 
 def test_truncation_is_not_graceful(st, pair):

@@ -151,6 +151,13 @@ extern const CFArrayCallBacks kCFTypeArrayCallBacks;
 extern const CFDictionaryKeyCallBacks kCFTypeDictionaryKeyCallBacks;
 extern const CFArrayCallBacks kCFTypeDictionaryValueCallBacks;
 Boolean CFEqual(CFTypeRef cf1, CFTypeRef cf2);
+CFDictionaryRef CFDictionaryCreate(CFAllocatorRef allocator, const void **keys, const void **values,
+                                   CFIndex numValues, const void *keyCallBacks, const void *valueCallBacks);
+const void *CFDictionaryGetValue(CFDictionaryRef theDict, const void *key);
+/* A statically allocated CFString constant (kSecImportExportPassphrase...): never counted, never freed. */
+#define DBL_STATIC_STRING(symbol, text)                                                                        \
+    static dbl_string symbol##_object = {{DBL_LIVE, 1, T_STRING, 1, NULL}, sizeof(text) - 1, (char *)text};  \
+    const CFStringRef symbol = &symbol##_object;
 const char *dbl_string_utf8(CFTypeRef ref);   /* the bytes of a CFString, or NULL */
 
 /* double_sec.c helpers for double_ssl.c */

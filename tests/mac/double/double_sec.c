@@ -484,6 +484,88 @@ OSStatus SecItemImport(CFDataRef importedData, CFStringRef fileNameOrExtension, 
     return errSecSuccess;
 }
 
+/* --- SecImportExport.h: SecPKCS12Import ---
+ * The dictionary keys are CFString constants whose values are Apple's ("passphrase", "identity", ...). */
+DBL_STATIC_STRING(kSecImportExportPassphrase, "passphrase")
+DBL_STATIC_STRING(kSecImportExportKeychain, "keychain")
+DBL_STATIC_STRING(kSecImportItemLabel, "label")
+DBL_STATIC_STRING(kSecImportItemKeyID, "keyid")
+DBL_STATIC_STRING(kSecImportItemTrust, "trust")
+DBL_STATIC_STRING(kSecImportItemCertChain, "chain")
+DBL_STATIC_STRING(kSecImportItemIdentity, "identity")
+
+/* OSStatus SecPKCS12Import(CFDataRef pkcs12_data, CFDictionaryRef options, CFArrayRef *items): +1 array of one
+ * dictionary {identity: SecIdentity, chain: [SecCertificate leaf first...]}. No passphrase for an encrypted file:
+ * errSecPassphraseRequired; a wrong one: errSecAuthFailed; not PKCS#12: errSecDecode. With the
+ * kSecImportExportKeychain option the key is also kept in that keychain. */
+OSStatus SecPKCS12Import(CFDataRef pkcs12_data, CFDictionaryRef options, CFArrayRef *items)
+{
+    dbl_data *data = (dbl_data *)dbl_check(pkcs12_data, T_DATA);
+    const unsigned char *p;
+    PKCS12 *p12;
+    EVP_PKEY *pkey = NULL;
+    X509 *x509 = NULL;
+    STACK_OF(X509) *ca = NULL;
+    const char *pass = NULL;
+    dbl_keychain *keychain = NULL;
+    dbl_identity *identity;
+    CFMutableArrayRef chain, result;
+    const void *keys[2], *values[2];
+    CFDictionaryRef entry;
+    int i;
+    if (data == NULL || items == NULL)
+        return errSecParam;
+    if (options != NULL) {
+        CFTypeRef value = CFDictionaryGetValue(options, kSecImportExportPassphrase);
+        if (value != NULL && (pass = dbl_string_utf8(value)) == NULL)
+            return errSecParam;
+        keychain = (dbl_keychain *)dbl_check(CFDictionaryGetValue(options, kSecImportExportKeychain), T_KEYCHAIN);
+    }
+    p = data->bytes;
+    p12 = d2i_PKCS12(NULL, &p, (long)data->len);
+    if (p12 == NULL) {
+        ERR_clear_error();
+        return errSecDecode;
+    }
+    if (!PKCS12_parse(p12, pass, &pkey, &x509, &ca) || pkey == NULL || x509 == NULL) {
+        PKCS12_free(p12);
+        EVP_PKEY_free(pkey);
+        X509_free(x509);
+        sk_X509_pop_free(ca, X509_free);
+        ERR_clear_error();
+        return pass == NULL ? errSecPassphraseRequired : errSecAuthFailed;
+    }
+    PKCS12_free(p12);
+    identity = dbl_alloc(T_IDENTITY, sizeof(*identity), identity_finalize);
+    identity->cert = dbl_cert_from_x509(x509);
+    identity->key = key_from_pkey(pkey);
+    if (keychain != NULL)
+        CFArrayAppendValue(keychain->items, identity->key);
+    chain = CFArrayCreateMutable(NULL, 0, &kCFTypeArrayCallBacks);
+    CFArrayAppendValue(chain, identity->cert);
+    for (i = 0; ca != NULL && i < sk_X509_num(ca); i++) {
+        dbl_cert *cert = dbl_cert_from_x509(sk_X509_value(ca, i));
+        CFArrayAppendValue(chain, cert);
+        CFRelease(cert);
+    }
+    X509_free(x509);
+    sk_X509_pop_free(ca, X509_free);
+    keys[0] = kSecImportItemIdentity;
+    values[0] = identity;
+    keys[1] = kSecImportItemCertChain;
+    values[1] = chain;
+    entry = CFDictionaryCreate(NULL, keys, values, 2, &kCFTypeDictionaryKeyCallBacks,
+                               &kCFTypeDictionaryValueCallBacks);
+    CFRelease(identity);
+    CFRelease(chain);
+    result = CFArrayCreateMutable(NULL, 0, &kCFTypeArrayCallBacks);
+    CFArrayAppendValue(result, entry);
+    CFRelease(entry);
+    ERR_clear_error();
+    *items = result;
+    return errSecSuccess;
+}
+
 /* --- SecPolicy.h --- */
 typedef struct { dbl_obj h; int server; char *hostname; } dbl_policy;
 
