@@ -473,3 +473,23 @@ def test_validate_certificates_false_still_handshakes(mac, ossl, pki):
     client, server = _pair(client_ctx, server_ctx, "wrong.name")
     handshake(client, server)
     assert client.getpeercertchain()[0] == pki.untrusted.cert_der
+
+
+def test_server_resumption(mac, ossl, pki):
+    """A SecureTransport server resumes an OpenSSL client's TLS 1.2 session, and knows it did (its first flight
+    carries no Certificate message)."""
+    server_ctx = _server(mac, pki)
+    client_ctx = _client(ossl, pki, highest_supported_version=TLSVersion.TLSv1_2)
+    client, server = _pair(client_ctx, server_ctx)
+    handshake(client, server)
+    assert not server.session_reused
+    client.write(b"x")  # TLS 1.2: the session exists once the handshake is done
+    pump(client, server)
+    assert drive_read(server, client) == b"x"
+    session = client.session
+    _close_both(client, server)
+    client, server = _pair(client_ctx, server_ctx, session=session)
+    handshake(client, server)
+    assert client.session_reused and server.session_reused
+    _close_both(client, server)
+    server_ctx.close()
