@@ -275,7 +275,7 @@ class SecureTransportServerContext(ServerContext):
 
 def _native_version():
     if override_path():
-        return "SecureTransport double (%s)" % override_path()
+        return "SecureTransport double (NATIVETLS_MAC_FRAMEWORKS)"
     return "SecureTransport (macOS %s)" % (platform.mac_ver()[0] or "unknown")
 
 
