@@ -386,7 +386,8 @@ def test_cstring_buffer_rules(st, clean):
 @pytest.mark.parametrize("name,host,code", [
     ("server", "localhost", 0), ("server", "127.0.0.1", 0), ("server", "wrong.example", errSecHostNameMismatch),
     ("wrong_host", "localhost", errSecHostNameMismatch), ("expired", "localhost", errSecCertificateExpired),
-    ("untrusted", "localhost", errSecNotTrusted), ("self_signed", "localhost", errSecNotTrusted),
+    ("untrusted", "localhost", errSecNotTrusted), ("cn_only", "localhost", errSecHostNameMismatch),
+    ("ip_only", "127.0.0.1", 0), ("ip_only", "localhost", errSecHostNameMismatch), ("self_signed", "localhost", errSecNotTrusted),
 ])
 def test_trust_codes(st, pki, clean, name, host, code):
     credential = pki[name]

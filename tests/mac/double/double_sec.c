@@ -787,6 +787,9 @@ static void trust_evaluate(dbl_trust *trust)
     if (policy != NULL) {
         X509_STORE_CTX_set_purpose(ctx, policy->server ? X509_PURPOSE_SSL_SERVER : X509_PURPOSE_SSL_CLIENT);
         if (policy->hostname != NULL && policy->hostname[0]) {
+            /* subjectAltName only, never the common name (SecPolicyCheckCertSSLHostname,
+             * OSX/sec/Security/SecPolicyLeafCallbacks.c) */
+            X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NEVER_CHECK_SUBJECT);
             if (is_ip_literal(policy->hostname))
                 X509_VERIFY_PARAM_set1_ip_asc(param, policy->hostname);
             else
@@ -814,6 +817,8 @@ static void trust_evaluate(dbl_trust *trust)
     sk_X509_free(untrusted);
     X509_STORE_free(store);
     ERR_clear_error();
+    /* Not modelled: Apple's weak-key and weak-hash checks (WeakKeySize, WeakSignature,
+     * SystemTrustedWeakHash/Key in SecPolicyChecks.list); OpenSSL runs at security level 0 here. */
     trust->evaluated = 1;
 }
 
