@@ -730,3 +730,55 @@ def test_client_against_stdlib_server(st, pki, clean):
     client.inbox += outgoing.read()
     assert client.read() == (errSSLClosedGraceful, b"")
     client.close()
+
+
+@needs_memory_bio
+def test_server_against_stdlib_client_with_client_certificate(st, pki, tmp_path, clean):
+    """The server side: the client-auth break at the client's Certificate, then data both ways."""
+    import ssl
+    keychain = Keychain(st, str(tmp_path))
+    identity = keychain.identity(pki.server)
+    server = Conn(st, True)
+    assert st.SSLSetCertificate(server.ctx, identity) == 0
+    st.CFRelease(identity)
+    assert st.SSLSetProtocolVersionMin(server.ctx, 4) == 0
+    assert st.SSLSetClientSideAuthenticate(server.ctx, 1) == 0          # kAlwaysAuthenticate
+    assert st.SSLSetSessionOption(server.ctx, 2, True) == 0             # BreakOnClientAuth
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.load_verify_locations(pki.ca.cert_path)
+    context.load_cert_chain(pki.client.fullchain_path, pki.client.key_path)
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    obj = context.wrap_bio(incoming, outgoing, server_hostname="localhost")
+    breaks = []
+    client_done = server_done = False
+    for _ in range(20):
+        if not client_done:
+            try:
+                obj.do_handshake()
+                client_done = True
+            except ssl.SSLWantReadError:
+                pass
+        server.inbox += outgoing.read()
+        if not server_done:                 # never SSLHandshake again after success [MACOS 5]
+            status = server.handshake()
+            if status == errSSLPeerAuthCompleted:
+                trust = server.peer_trust()
+                assert _evaluate(st, trust, None, [pki.ca], server=False) == 0
+                st.CFRelease(trust)
+                breaks.append(status)
+                status = server.handshake()
+            assert status in (0, errSSLWouldBlock)
+            server_done = status == 0
+        incoming.write(server.take())
+        if server_done and client_done:
+            break
+    assert breaks == [errSSLPeerAuthCompleted] and server_done and client_done
+    assert obj.version() == "TLSv1.2"
+    obj.write(b"from the client")
+    server.inbox += outgoing.read()
+    assert server.read() == (0, b"from the client")
+    assert server.write(b"from the server") == (0, 15)
+    incoming.write(server.take())
+    assert obj.read() == b"from the server"
+    server.close()
+    keychain.close()
