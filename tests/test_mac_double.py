@@ -153,6 +153,7 @@ class Conn(object):
         self.chunk = chunk          # at most this many bytes per read callback (partial counts)
         self.read_requests = []
         self.write_offers = []
+        self.short_reads_are_noerr = False   # the bug of point 1: a short read reported as noErr
         self.write_status = None      # a status every write callback returns, taking nothing
         # the callbacks must stay alive as long as the context can call them
         self._read = SSLReadFunc(self._on_read)
@@ -167,7 +168,7 @@ class Conn(object):
         ctypes.memmove(data, self.inbox[:n], n)
         self.inbox = self.inbox[n:]
         length[0] = n
-        if n == wanted:
+        if n == wanted or self.short_reads_are_noerr:
             return 0
         return errSSLClosedNoNotify if self.eof and not self.inbox else errSSLWouldBlock
 
@@ -517,6 +518,18 @@ def test_record_read_pattern(st, pair):
     server.inbox = record
     assert server.read() == (0, b"x" * 100)
     assert server.read_requests[:2] == [5, len(record) - 5]
+
+
+def test_short_read_reported_as_noerr_corrupts(st, pair):
+    """[MACOS 1]: SecureTransport trusts a noErr count; a short one desynchronises the record layer."""
+    client, server = pair(host=None)
+    _handshake_pair(client, server)
+    client.write(b"x" * 100)
+    server.inbox = client.take()
+    server.chunk, server.short_reads_are_noerr = 3, True
+    results = [server.read() for _ in range(10)]
+    assert (0, b"x" * 100) not in results
+    assert any(status not in (0, errSSLWouldBlock) for status, _ in results) or not any(d for _, d in results)
 
 
 def test_partial_counts_under_would_block(st, pair):
