@@ -650,6 +650,12 @@ def test_client_cert_requested_then_set(st, pki, pair, tmp_path):
 
 
 def test_versions_and_alpn_limits(st, pair):
+    st.dll.SSLGetProtocolVersionMin.argtypes = [c_void_p, POINTER(c_int32)]
+    for side, default in ((1, 2), (0, 4)):                     # SSL 3 on clients, TLS 1.0 on servers [MACOS 10]
+        conn = Conn(st, side == 0)
+        value = c_int32()
+        assert st.dll.SSLGetProtocolVersionMin(conn.ctx, byref(value)) == 0 and value.value == default
+        conn.close()
     client, server = pair(host=None)
     assert st.SSLSetProtocolVersionMax(client.ctx, 10) == errSSLIllegalParam      # kTLSProtocol13
     assert st.SSLSetProtocolVersionMax(client.ctx, 999) == errSSLIllegalParam     # MaxSupported
