@@ -493,3 +493,22 @@ def test_server_resumption(mac, ossl, pki):
     assert client.session_reused and server.session_reused
     _close_both(client, server)
     server_ctx.close()
+
+
+def test_peer_close_is_answered_by_securetransport(mac, ossl, pki):
+    """MACOS.md point 4: SSLRead answers the peer's close_notify with ours; shutdown() then has nothing to add and
+    write() says why it cannot send."""
+    client, server = _pair(_client(ossl, pki, highest_supported_version=TLSVersion.TLSv1_2), _server(mac, pki))
+    handshake(client, server)
+    client.shutdown()
+    pump(client, server)
+    assert drive_read(server, client) == b""
+    answer = server.process_outgoing()
+    assert answer  # SecureTransport's own close_notify
+    server.shutdown()
+    assert server.outgoing_bytes_buffered() == 0
+    with pytest.raises(TLSError) as info:
+        server.write(b"late")
+    assert "close_notify" in str(info.value)
+    client.process_incoming(answer)
+    assert drive_read(client, server) == b""

@@ -375,12 +375,12 @@ class SecureTransportBuffer(StateKeeping, TLSBuffer):
             status = self._native_call(sec().SSLRead, self._ssl.value, target, size, byref(processed))
             if processed.value:  # data first, whatever the status says (point 4)
                 if status == S.errSSLClosedGraceful:
-                    self._move("received_close")
+                    self._peer_closed()
                 return target.raw[:processed.value]
             if status == 0:
                 continue  # a non-application record was consumed
             if status == S.errSSLClosedGraceful:
-                self._move("received_close")
+                self._peer_closed()
                 return b""
             if status == S.errSSLWouldBlock:
                 if self._eof:
@@ -393,11 +393,21 @@ class SecureTransportBuffer(StateKeeping, TLSBuffer):
             self._fail(tls_error("TLS read failed (SSLRead)", status))
         raise WantReadError("no application data yet")
 
+    def _peer_closed(self):
+        """The peer's close_notify arrived. SecureTransport has answered it with ours (it calls SSLClose itself,
+        point 4), so both directions are closed: shutdown() has nothing left to do, and write() cannot send."""
+        self._move("received_close")
+        self._move("sent_close")
+        self._local_closed = True
+
     def write(self, buf):
         if self._state is State.HANDSHAKING:
             self.do_handshake()
         if self._state not in WRITABLE or self._local_closed:
             self._check_usable()
+            if self._state is State.BOTH_CLOSED and self._local_closed:
+                raise TLSError("cannot write: the peer closed the connection, and SecureTransport answered its "
+                               "close_notify with its own")
             raise TLSError("cannot write after shutdown()")
         data = bytes(buf)
         if not data:
