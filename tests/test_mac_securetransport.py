@@ -512,3 +512,19 @@ def test_peer_close_is_answered_by_securetransport(mac, ossl, pki):
     assert "close_notify" in str(info.value)
     client.process_incoming(answer)
     assert drive_read(client, server) == b""
+
+
+def test_a_resumed_handshake_is_verified_too(mac, ossl, pki):
+    """MACOS.md point 6: no server-auth break on resumption, so nativetls verifies after the handshake: a session
+    taken for localhost, resumed under another name, fails on the name."""
+    server_ctx = _server(ossl, pki, highest_supported_version=TLSVersion.TLSv1_2)
+    client_ctx = _client(mac, pki)
+    client, server = _pair(client_ctx, server_ctx)
+    handshake(client, server)
+    session = client.session
+    _close_both(client, server)
+    client, server = _pair(client_ctx, server_ctx, "wrong.example", session=session)
+    with pytest.raises(CertificateVerificationError) as info:
+        handshake(client, server)
+    assert info.value.reason == "hostname_mismatch"
+    assert not client._broke, "the handshake did not resume, so this did not test the resumed path"
