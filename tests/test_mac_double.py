@@ -622,6 +622,10 @@ def test_resumption_skips_the_break(st, pair):
         client.close()              # released without SSLClose: Apple's cache keeps the session
     assert breaks == [errSSLPeerAuthCompleted]
     assert _mac_double.load().double_session_cache_hits() >= 1
+    # the key includes the session options (SSLGetSessionConfigurationIdentifier): other options, no resumption
+    client, server = pair(client_options=[0, 9], peer_id=peer_id)
+    _handshake_pair(client, server, lambda conn, status: breaks.append(status))
+    assert breaks == [errSSLPeerAuthCompleted] * 2
 
 
 def test_client_cert_requested_then_set(st, pki, pair, tmp_path):

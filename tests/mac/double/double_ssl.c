@@ -92,10 +92,14 @@ typedef struct {
 static SSL_CTX *client_ctx, *server_ctx;
 static pthread_once_t ctx_once = PTHREAD_ONCE_INIT;
 
-/* --- the process-global session cache of the clients [MACOS 9] ---
- * Apple keys it by the peer ID plus a SHA-256 of the trust settings (get_extended_peer_id, sslTransport.c);
- * the double has no trust settings (SSLSetTrustedRoots is not provided), so the key is the peer ID. Servers
- * use OpenSSL's cache of the one server SSL_CTX shared by every server context: process-global too. */
+/* --- the process-global session cache [MACOS 9] ---
+ * Apple keeps one g_session_cache for every context (sslContext.c), keyed by
+ * SSLGetSessionConfigurationIdentifier (10 option bytes: the break options, signal flags, renegotiation,
+ * tickets) + the session key: on clients the peer ID plus a SHA-256 of the trust settings
+ * (get_extended_peer_id, sslTransport.c), on servers the session ID the client offers (tlsCallbacks.c). The
+ * double has no trust settings (SSLSetTrustedRoots is not provided), so a client's key is the option bytes +
+ * the peer ID; servers share OpenSSL's cache of the one server SSL_CTX, with the option bytes as the session ID
+ * context, so a session resumes on any server context configured alike - as on Apple's. */
 typedef struct { unsigned char *key; size_t key_len; SSL_SESSION *session; } cache_entry;
 static cache_entry cache[256];
 static size_t cache_len;
@@ -143,6 +147,11 @@ static void cache_store(const unsigned char *key, size_t len, SSL_SESSION *sessi
     cache[i].session = session;
     dbl_unlock();
 }
+
+/* SSLGetSessionConfigurationIdentifier's ten Boolean bytes, in Apple's order; the options the double does not
+ * model are 0. */
+#define CONFIG_KEY_LEN 10
+static void config_key(const void *context, unsigned char key[CONFIG_KEY_LEN]);
 
 /* --- OpenSSL setup --- */
 static int client_cert_cb(SSL *ssl, X509 **x509, EVP_PKEY **pkey);
@@ -236,6 +245,28 @@ CFTypeID SSLContextGetTypeID(void) { return T_SSLCONTEXT; }
 static dbl_ssl *get(SSLContextRef ref)
 {
     return (dbl_ssl *)dbl_check(ref, T_SSLCONTEXT);
+}
+
+static void config_key(const void *context, unsigned char key[CONFIG_KEY_LEN])
+{
+    const dbl_ssl *ctx = context;
+    memset(key, 0, CONFIG_KEY_LEN);
+    key[0] = (unsigned char)ctx->break_server_auth;
+    key[1] = (unsigned char)ctx->break_cert_requested;
+    key[2] = (unsigned char)ctx->break_client_auth;
+    /* 3-5: signalServerAuth, signalCertRequest, signalClientAuth; 6: breakOnClientHello;
+     * 7: allowServerIdentityChange; 8: allowRenegotiation */
+    key[9] = (unsigned char)ctx->tickets;
+}
+
+/* The client's cache key: the configuration bytes, then the peer ID (malloc'd, *len set). */
+static unsigned char *client_cache_key(dbl_ssl *ctx, size_t *len)
+{
+    unsigned char *key = malloc(CONFIG_KEY_LEN + ctx->peer_id_len);
+    config_key(ctx, key);
+    memcpy(key + CONFIG_KEY_LEN, ctx->peer_id, ctx->peer_id_len);
+    *len = CONFIG_KEY_LEN + ctx->peer_id_len;
+    return key;
 }
 
 static int session_active(dbl_ssl *ctx) { return ctx->state == ST_PENDING || ctx->state == ST_READY; }
@@ -1027,6 +1058,9 @@ static OSStatus create_ssl(dbl_ssl *ctx)
         SSL_clear_options(ctx->ssl, SSL_OP_NO_TICKET);
     apply_local_certs(ctx);
     if (ctx->server) {
+        unsigned char sid_ctx[2 + CONFIG_KEY_LEN] = {'s', 't'};
+        config_key(ctx, sid_ctx + 2);
+        SSL_set_session_id_context(ctx->ssl, sid_ctx, sizeof(sid_ctx));
         if (ctx->client_auth != kNeverAuthenticate)
             SSL_set_verify(ctx->ssl, SSL_VERIFY_PEER | SSL_VERIFY_CLIENT_ONCE, accept_any);
         SSL_set_accept_state(ctx->ssl);
@@ -1036,7 +1070,10 @@ static OSStatus create_ssl(dbl_ssl *ctx)
         if (ctx->alpn_set && ctx->alpn_len)
             SSL_set_alpn_protos(ctx->ssl, ctx->alpn, (unsigned int)ctx->alpn_len);
         if (ctx->peer_id) {
-            SSL_SESSION *session = cache_lookup(ctx->peer_id, ctx->peer_id_len);
+            size_t key_len;
+            unsigned char *key = client_cache_key(ctx, &key_len);
+            SSL_SESSION *session = cache_lookup(key, key_len);
+            free(key);
             if (session) {
                 SSL_set_session(ctx->ssl, session);
                 SSL_SESSION_free(session);
@@ -1061,7 +1098,10 @@ static OSStatus run_openssl(dbl_ssl *ctx)
         if (!ctx->server && ctx->peer_id && !SSL_session_reused(ctx->ssl)) {
             SSL_SESSION *session = SSL_get1_session(ctx->ssl);
             if (session && SSL_SESSION_is_resumable(session)) {
-                cache_store(ctx->peer_id, ctx->peer_id_len, session);
+                size_t key_len;
+                unsigned char *key = client_cache_key(ctx, &key_len);
+                cache_store(key, key_len, session);
+                free(key);
             } else if (session) {
                 SSL_SESSION_free(session);
             }
