@@ -80,8 +80,11 @@ def cmd_selftest(args):
     client_chain = nativetls.SigningChain((nativetls.Certificate.from_buffer(pki.client_cert_pem),
                                            nativetls.PrivateKey.from_buffer(pki.client_key_pem)))
     alpn = [nativetls.NextProtocol.H2, nativetls.NextProtocol.HTTP1]
-    server_ctx = nativetls.ServerContext(nativetls.TLSConfiguration(
-        certificate_chain=server_chain, trust_store=ca, inner_protocols=alpn))
+    try:
+        server_ctx = nativetls.ServerContext(nativetls.TLSConfiguration(
+            certificate_chain=server_chain, trust_store=ca, inner_protocols=alpn))
+    except nativetls.ConfigurationError:  # a server without ALPN (SecureTransport): test the rest
+        server_ctx = nativetls.ServerContext(nativetls.TLSConfiguration(certificate_chain=server_chain, trust_store=ca))
     client_ctx = nativetls.ClientContext(nativetls.TLSConfiguration(
         certificate_chain=client_chain, trust_store=ca, inner_protocols=alpn))
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

@@ -15,6 +15,7 @@ Fixtures:
     gnutls_server    `gnutls-serv --echo` serving pki.server
     stdlib_server    stdlib ssl echo server serving pki.server (records connections)
     peers            the _peers module, for servers with other options
+    mac_double       function: the SecureTransport double enabled, its leak counters checked after the test
 
 A peer whose tool is missing is skipped, except under CI (CI set), where it fails.
 """
@@ -40,7 +41,13 @@ _libssl_override.apply()  # NATIVETLS_TEST_OPENSSL=1.1.1: load the pinned OpenSS
 import pytest  # noqa: E402
 
 import _certs  # noqa: E402
+import _mac_double  # noqa: E402
 import _peers  # noqa: E402
+
+if os.environ.get(_mac_double.SESSION_VARIABLE):
+    # The macdouble tox envs: the SecureTransport double is the macOS frameworks for the whole session, set
+    # before any test loads the backend (NATIVETLS_MAC_FRAMEWORKS; see tests/_mac_double.py).
+    _mac_double.enable()
 
 # tests/win runs inside a Windows CPython (.ci/wine/test.sh, with --confcutdir=tests/win); its
 # conftest must never load in the Linux session (its hooks would apply to every test here).
@@ -91,6 +98,28 @@ def cert_factory(tmp_path):
 @pytest.fixture
 def peers():
     return _peers
+
+
+@pytest.fixture
+def mac_double():
+    """The SecureTransport double, built and set as NATIVETLS_MAC_FRAMEWORKS: its _mac_double.Counters. The test
+    fails if it leaves a CF object alive, over-releases one, or leaves a keychain file. Skipped without gcc or
+    libssl-dev (a failure under CI)."""
+    saved = os.environ.get(_mac_double.OVERRIDE_VARIABLE)
+    try:
+        _mac_double.enable()
+    except _mac_double.DoubleUnavailable as exc:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(str(exc))
+    counters = _mac_double.Counters()
+    before = counters.snapshot()
+    yield counters
+    if saved is None:
+        os.environ.pop(_mac_double.OVERRIDE_VARIABLE, None)
+    else:
+        os.environ[_mac_double.OVERRIDE_VARIABLE] = saved
+    counters.check_clean(before)
 
 
 @pytest.fixture

@@ -341,7 +341,7 @@ def test_imports_without_loading_dlls(label, python):
     assert proc.returncode == 0 and out.strip().endswith("ok"), out
 
 
-# --- the pure-Python ClientHello reader the SChannel server uses for SNI (nativetls._win._wire) ------------------
+# --- the pure-Python ClientHello reader the server backends use for SNI (nativetls._wire) ---------------------
 
 def _stdlib_client_hello(server_hostname):
     """A real ClientHello (bytes) from the stdlib ssl module, for *server_hostname* (None: no SNI)."""
@@ -358,7 +358,7 @@ def _stdlib_client_hello(server_hostname):
 
 @pytest.mark.skipif(sys.version_info < (3, 5), reason="ssl.MemoryBIO")
 def test_client_hello_server_name():
-    from nativetls._win._wire import NeedMoreData, client_hello_server_name
+    from nativetls._wire import NeedMoreData, client_hello_server_name
     hello = _stdlib_client_hello(u"b\u00fccher.example")
     assert client_hello_server_name(hello) == "xn--bcher-kva.example"
     assert client_hello_server_name(bytearray(hello) + b"\x16\x03\x03") == "xn--bcher-kva.example"
@@ -377,7 +377,7 @@ def test_client_hello_server_name():
 @pytest.mark.skipif(sys.version_info < (3, 5), reason="ssl.MemoryBIO")
 def test_client_hello_reader_rejects_garbage_cleanly():
     import random
-    from nativetls._win._wire import NeedMoreData, client_hello_server_name
+    from nativetls._wire import NeedMoreData, client_hello_server_name
     hello = bytearray(_stdlib_client_hello("example.com"))
     for bad in (b"\x17\x03\x03\x00\x01x", b"\x16\x03\x03\x00\x00", b"\x16\x03\x03\x00\x04\x02\x00\x00\x00",
                 b"\x80\x2e\x01\x03\x01", b"GET / HTTP/1.1\r\n\r\n"):
@@ -396,7 +396,7 @@ def test_client_hello_reader_rejects_garbage_cleanly():
 
 
 def test_handshake_types_and_alert():
-    from nativetls._win._wire import fatal_alert, handshake_types
+    from nativetls._wire import fatal_alert, handshake_types
     flight = (b"\x16\x03\x03\x00\x08" + b"\x02\x00\x00\x00" + b"\x0b\x00\x00\x00" +
               b"\x16\x03\x03\x00\x08" + b"\x0d\x00\x00\x00" + b"\x0e\x00\x00\x00" + b"\x14\x03\x03\x00\x01\x01")
     assert handshake_types(flight) == [2, 11, 13, 14]

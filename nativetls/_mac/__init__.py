@@ -1,17 +1,24 @@
 # -*- coding: utf-8 -*-
-"""The macOS backend (SecureTransport via Security.framework): not written yet.
+"""The macOS backend: SecureTransport (Security.framework) for TLS, SecTrust for verification, a temporary keychain
+for our own identities, through ctypes.
 
-Importing this package works everywhere; :func:`load_backend` raises ImportError with the reason.
+Importing this package works on every OS and loads nothing, so Linux tests can inspect the declaration tables
+(``_security``, ``_corefoundation``). :func:`load_backend` loads the frameworks by full path and raises ImportError
+with the reason off macOS - unless the test-only override ``NATIVETLS_MAC_FRAMEWORKS`` names a SecureTransport
+double (``docs/backend-macos.md``).
 """
 from __future__ import absolute_import, division, print_function, unicode_literals
-
-import sys
 
 __all__ = ["load_backend"]
 
 
 def load_backend():
-    """Raises ImportError: the SecureTransport backend is not implemented yet (and needs macOS)."""
-    if sys.platform != "darwin":
-        raise ImportError("the securetransport backend needs macOS (Security.framework); this is %s" % sys.platform)
-    raise ImportError("the securetransport backend is not implemented yet; use NATIVETLS_BACKEND=openssl")
+    """Return the SecureTransport :class:`nativetls._backend.Backend`.
+
+    Raises:
+        ImportError: not on macOS (and no override), or a framework lacks a required symbol (the message names it).
+    """
+    from ._types import framework_path
+    framework_path("Security")  # raises ImportError with the reason off macOS
+    from ._context import make_backend
+    return make_backend()

@@ -63,7 +63,7 @@ from . import _secur32 as S
 from ._lowlevel import CertContext, SecBuffers, SecurityContext, cert_der, describe, secur32, store_ders
 from ._types import NativeError, status_name
 from ._verify import verify_peer
-from ._wire import INTERNAL_ERROR, NeedMoreData, client_hello_server_name, fatal_alert
+from .._wire import INTERNAL_ERROR, NeedMoreData, client_hello_server_name, fatal_alert
 
 __all__ = ["SChannelBuffer", "SChannelSession", "State"]
 

@@ -290,7 +290,7 @@ def _probe_certificate_request(local):
     there cannot require client certificates. Asked once per process, with the server's own credential: a TLS 1.2
     handshake with our own client, whose plaintext server flight must hold a CertificateRequest (type 13). A probe
     that cannot be made at all (TLS 1.2 disabled by policy, say) answers True: the handshake then decides."""
-    from ._wire import handshake_types
+    from .._wire import handshake_types
     try:
         flight = _server_flight(local, _PROBE_SERVER_FLAGS)
     except TLSError:

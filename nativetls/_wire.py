@@ -1,9 +1,10 @@
 # -*- coding: utf-8 -*-
-"""Reading the few things the SChannel server needs from the TLS wire itself, in pure Python (no DLL).
+"""Reading the few things a server backend needs from the TLS wire itself, in pure Python (no native library).
 
-SChannel gives a server no hook between receiving the ClientHello and answering it, so the client's SNI name must
-be known before the first ``AcceptSecurityContext`` call: :func:`client_hello_server_name` reads it from the bytes
-received so far (RFC 8446 4.1.2 and RFC 6066 section 3). :func:`handshake_types` lists the handshake messages of a
+Backend-neutral: SChannel gives a server no hook between receiving the ClientHello and answering it, and a
+SecureTransport server none that names the client's SNI before its certificate is fixed, so the SNI name must be
+known before the first ``AcceptSecurityContext``/``SSLHandshake`` call: :func:`client_hello_server_name` reads it
+from the bytes received so far (RFC 8446 4.1.2 and RFC 6066 section 3). :func:`handshake_types` lists the handshake messages of a
 plaintext flight (used to see whether a server flight carries a CertificateRequest).
 
 Every length is checked against what is really there; anything malformed raises ValueError (the caller then lets
