@@ -7,7 +7,8 @@ import socket as _socket
 import sys
 from abc import ABC, abstractmethod
 from types import TracebackType
-from typing import Any, Callable, ClassVar, Dict, FrozenSet, Iterable, Optional, Sequence, Tuple, Type, TypeVar, Union
+from typing import (Any, Callable, ClassVar, Dict, FrozenSet, Iterable, Optional, Protocol, Sequence, Tuple, Type,
+                    TypeVar, Union, overload)
 from os import PathLike
 
 import asn1crypto.x509
@@ -15,9 +16,14 @@ import asn1crypto.x509
 __version__: str
 
 _T = TypeVar("_T")
+_C = TypeVar("_C", bound="TLSConfiguration")
 _Path = Union[str, bytes, "PathLike[str]", "PathLike[bytes]"]
 _Password = Union[bytes, str, Callable[[], Union[bytes, str]], None]
 _Buffer = Union[bytes, bytearray, memoryview]
+# What buffer= and from_buffer take: bytes-like, or ASCII text (PEM).
+_Data = Union[bytes, bytearray, memoryview, str]
+# PEP 748's identifiers of objects in a system store (from_id, id=).
+_Id = bytes
 _Address = Tuple[Any, ...]
 
 __all__ = [
@@ -26,6 +32,7 @@ __all__ = [
     "SigningChain", "TLSBuffer", "TLSClientConfiguration", "TLSConfiguration", "TLSError", "TLSServerConfiguration",
     "TLSSession", "TLSSocket", "TLSVersion", "TLSWrappedBuffer", "TLSWrappedSocket", "TrustStore",
     "WantReadError", "WantWriteError",
+    "DEFAULT_CIPHER_LIST", "TLSImplementation",  # PEP 748
 ]
 
 # --- enumerations (nativetls/_enums.py)
@@ -387,6 +394,9 @@ class NextProtocol(enum.Enum):
     STUN = b'stun.nat-discovery'
     TURN = b'stun.turn'
 
+#: PEP 748's recommended cipher list (TLS 1.3 suites first).
+DEFAULT_CIPHER_LIST: Tuple[CipherSuite, ...]
+
 # --- errors (nativetls/_errors.py)
 
 class TLSError(Exception):
@@ -410,12 +420,22 @@ class SecurityWarning(UserWarning): ...
 
 # --- value objects (nativetls/_objects.py)
 
+# The PEP 748 constructors take exactly one of buffer=, path=, id= (ValueError otherwise): one overload each, so that
+# mypy rejects none or two. path= and id= are keyword-only here (the runtime also takes them positionally after
+# None placeholders, which no one should write).
 class Certificate:
-    def __init__(self, der: bytes) -> None: ...
+    @overload
+    def __init__(self, buffer: _Data, path: None = None, id: None = None) -> None: ...
+    @overload
+    def __init__(self, buffer: None = None, *, path: _Path, id: None = None) -> None: ...
+    @overload
+    def __init__(self, buffer: None = None, path: None = None, *, id: _Id) -> None: ...
     @classmethod
-    def from_buffer(cls, data: Union[bytes, str]) -> Certificate: ...
+    def from_buffer(cls, data: _Data) -> Certificate: ...
     @classmethod
     def from_file(cls, path: _Path) -> Certificate: ...
+    @classmethod
+    def from_id(cls, id: _Id) -> Certificate: ...
     def to_der(self) -> bytes: ...
     def to_pem(self) -> bytes: ...
     @property
@@ -427,18 +447,28 @@ class Certificate:
     def __hash__(self) -> int: ...
 
 class PrivateKey:
-    def __init__(self, pem: bytes, password: _Password = None) -> None: ...
+    @overload
+    def __init__(self, buffer: _Data, path: None = None, id: None = None, password: _Password = None) -> None: ...
+    @overload
+    def __init__(self, buffer: None = None, *, path: _Path, id: None = None, password: _Password = None) -> None: ...
+    @overload
+    def __init__(self, buffer: None = None, path: None = None, *, id: _Id, password: _Password = None) -> None: ...
     @classmethod
-    def from_buffer(cls, data: Union[bytes, str], password: _Password = None) -> PrivateKey: ...
+    def from_buffer(cls, data: _Data, password: _Password = None) -> PrivateKey: ...
     @classmethod
     def from_file(cls, path: _Path, password: _Password = None) -> PrivateKey: ...
+    @classmethod
+    def from_id(cls, id: _Id) -> PrivateKey: ...
     @property
     def is_encrypted(self) -> bool: ...
 
+# As in PEP 748 the leaf's key may be None: the key is then the one in the certificate's own PEM data, and `leaf`
+# returns it; it stays None only for a certificate made with from_id.
 class SigningChain:
-    def __init__(self, leaf: Tuple[Certificate, PrivateKey], chain: Iterable[Certificate] = ()) -> None: ...
+    def __init__(self, leaf: Tuple[Certificate, Optional[PrivateKey]],
+                 chain: Optional[Iterable[Certificate]] = None) -> None: ...
     @property
-    def leaf(self) -> Tuple[Certificate, PrivateKey]: ...
+    def leaf(self) -> Tuple[Certificate, Optional[PrivateKey]]: ...
     @property
     def chain(self) -> Tuple[Certificate, ...]: ...
     @classmethod
@@ -449,15 +479,22 @@ class SigningChain:
     def __ne__(self, other: object) -> bool: ...
     def __hash__(self) -> int: ...
 
+# TrustStore() is the system store; otherwise at most one of buffer=, path=, id=.
 class TrustStore:
-    def __init__(self, certificates: Optional[Iterable[Certificate]] = None, crls: Iterable[bytes] = (),
-                 origin: str = "system") -> None: ...
+    @overload
+    def __init__(self, buffer: Optional[_Data] = None, path: None = None, id: None = None) -> None: ...
+    @overload
+    def __init__(self, buffer: None = None, *, path: _Path, id: None = None) -> None: ...
+    @overload
+    def __init__(self, buffer: None = None, path: None = None, *, id: _Id) -> None: ...
     @classmethod
     def system(cls) -> TrustStore: ...
     @classmethod
-    def from_buffer(cls, data: Union[bytes, str]) -> TrustStore: ...
+    def from_buffer(cls, data: _Data) -> TrustStore: ...
     @classmethod
     def from_file(cls, path: _Path) -> TrustStore: ...
+    @classmethod
+    def from_id(cls, id: _Id) -> TrustStore: ...
     @classmethod
     def from_pem_file(cls, path: _Path) -> TrustStore: ...
     def with_crls(self, crls: Union[bytes, _Path]) -> TrustStore: ...
@@ -504,13 +541,34 @@ class TLSConfiguration:
     def trust_store(self) -> Optional[TrustStore]: ...
     @property
     def sni_callback(self) -> Optional[_SNICallback]: ...
-    def update(self, **fields: Any) -> TLSConfiguration: ...
+    def update(self: _C, **fields: Any) -> _C: ...
     def __eq__(self, other: object) -> bool: ...
     def __ne__(self, other: object) -> bool: ...
     def __hash__(self) -> int: ...
 
-class TLSClientConfiguration(TLSConfiguration): ...
-class TLSServerConfiguration(TLSConfiguration): ...
+# PEP 748's two configuration classes (nativetls/_config.py, _PEP748Configuration): the same fields in PEP 748's
+# argument order, then nativetls's validate_certificates and sni_callback; inner_protocols reads () for none.
+class TLSClientConfiguration(TLSConfiguration):
+    def __init__(self, certificate_chain: Optional[_CertificateChain] = None,
+                 ciphers: Optional[Sequence[Union[CipherSuite, int]]] = None,
+                 inner_protocols: Optional[Sequence[Union[NextProtocol, bytes]]] = None,
+                 lowest_supported_version: Optional[TLSVersion] = None,
+                 highest_supported_version: Optional[TLSVersion] = None,
+                 trust_store: Optional[TrustStore] = None, validate_certificates: bool = True,
+                 sni_callback: Optional[_SNICallback] = None) -> None: ...
+    @property
+    def inner_protocols(self) -> Tuple[Union[NextProtocol, bytes], ...]: ...
+
+class TLSServerConfiguration(TLSConfiguration):
+    def __init__(self, certificate_chain: Optional[_CertificateChain] = None,
+                 ciphers: Optional[Sequence[Union[CipherSuite, int]]] = None,
+                 inner_protocols: Optional[Sequence[Union[NextProtocol, bytes]]] = None,
+                 lowest_supported_version: Optional[TLSVersion] = None,
+                 highest_supported_version: Optional[TLSVersion] = None,
+                 trust_store: Optional[TrustStore] = None, validate_certificates: bool = True,
+                 sni_callback: Optional[_SNICallback] = None) -> None: ...
+    @property
+    def inner_protocols(self) -> Tuple[Union[NextProtocol, bytes], ...]: ...
 
 # --- the contract (nativetls/_abc.py)
 
@@ -609,7 +667,8 @@ class TLSSocket:
     @property
     def type(self) -> int: ...
     def shutdown(self, how: int) -> None: ...
-    def close(self) -> None: ...
+    # None: as ssl's close(); True/False: PEP 748's close(force) (False also waits for the peer's close_notify).
+    def close(self, force: Optional[bool] = None) -> None: ...
     def detach(self) -> int: ...
     makefile = _socket.socket.makefile
     def cipher(self) -> Union[CipherSuite, int, None]: ...
@@ -636,13 +695,26 @@ TLSWrappedSocket = TLSSocket
 
 # --- backends (nativetls/_backend.py)
 
-class Backend:
+# PEP 748's validate_config: raises ConfigurationError for what the implementation cannot honour.
+_ValidateConfig = Callable[[Union[TLSClientConfiguration, TLSServerConfiguration]], None]
+
+class TLSImplementation:
+    client_context: Type[ClientContext]
+    server_context: Type[ServerContext]
+    validate_config: _ValidateConfig
+    def __init__(self, client_context: Type[ClientContext], server_context: Type[ServerContext],
+                 validate_config: _ValidateConfig) -> None: ...
+
+# A backend's validate_config takes any TLSConfiguration, and server= to say which side to check it as.
+class _BackendValidateConfig(Protocol):
+    def __call__(self, configuration: TLSConfiguration, server: Optional[bool] = None) -> None: ...
+
+class Backend(TLSImplementation):
     name: str
     native_version: str
     native_library: Optional[str]
     describe_trust_store: Optional[Callable[[], Dict[str, Any]]]
-    client_context: Type[ClientContext]
-    server_context: Type[ServerContext]
+    validate_config: _BackendValidateConfig
     certificate: Type[Certificate]
     private_key: Type[PrivateKey]
     trust_store: Type[TrustStore]

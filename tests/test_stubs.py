@@ -19,16 +19,28 @@ def _read(name):
 
 def test_the_installed_package_has_the_marker_and_the_stubs():
     assert os.path.isfile(os.path.join(PACKAGE, "py.typed"))
-    for name in ("__init__.pyi", "asyncio.pyi", "pip.pyi", os.path.join("contrib", "__init__.pyi"),
+    for name in ("__init__.pyi", "asyncio.pyi", "insecure.pyi", "pip.pyi", os.path.join("contrib", "__init__.pyi"),
                  os.path.join("contrib", "urllib3.pyi")):
         assert os.path.isfile(os.path.join(PACKAGE, name)), name
+
+
+def _check_names(stub_name, module):
+    stub = _read(stub_name)
+    block = re.search(r"^__all__ = \[(.*?)\]", stub, re.S | re.M).group(1)
+    assert sorted(re.findall(r'"(\w+)"', block)) == sorted(module.__all__), stub_name
+    for name in module.__all__:
+        # A class, a function, an alias (X = Y), an annotated variable (X: T), or a re-export (import X as X).
+        assert re.search(r"^(class %s\b|def %s\(|%s = |%s: )|\b%s as %s\b" % ((name,) * 6), stub, re.M), (
+            stub_name, name)
 
 
 def test_the_stub_names_every_public_name():
     """Read as text (Python 2.7 cannot parse annotations): __all__ of the stub is the runtime's, and each name is
     defined in the stub."""
-    stub = _read("__init__.pyi")
-    block = re.search(r"^__all__ = \[(.*?)\]", stub, re.S | re.M).group(1)
-    assert sorted(re.findall(r'"(\w+)"', block)) == sorted(nativetls.__all__)
-    for name in nativetls.__all__:
-        assert re.search(r"^(class %s\b|def %s\(|%s = )" % (name, name, name), stub, re.M), name
+    _check_names("__init__.pyi", nativetls)
+
+
+def test_the_insecure_stub_names_every_public_name():
+    """nativetls.insecure (PEP 748) has its own stub, held to the same rule."""
+    import nativetls.insecure
+    _check_names("insecure.pyi", nativetls.insecure)

@@ -2,11 +2,12 @@
 # use type-check with no error. Never run; not collected by pytest (its name does not start with test_).
 import asyncio
 import socket
-from typing import Optional
+from typing import Optional, Tuple, Union
 
 import nativetls
-from nativetls import (CipherSuite, ClientContext, NextProtocol, ServerContext, SigningChain, TLSConfiguration,
-                       TLSVersion, TrustStore)
+from nativetls import (DEFAULT_CIPHER_LIST, Certificate, CipherSuite, ClientContext, NextProtocol, PrivateKey,
+                       ServerContext, SigningChain, TLSClientConfiguration, TLSConfiguration, TLSImplementation,
+                       TLSServerConfiguration, TLSVersion, TrustStore, insecure)
 
 
 def client(host: str, cafile: Optional[str]) -> bytes:
@@ -76,3 +77,42 @@ def urllib3_context(cafile: str) -> None:
     except NativeTLSError as exc:
         print(exc.nativetls_error)
     inject_into_urllib3()
+
+
+def pep748(cert_pem: bytes, key_path: str, both_path: str) -> None:
+    # PEP 748's constructors (exactly one of buffer=, path=, id=), SigningChain with the key in the certificate's PEM.
+    cert = Certificate(buffer=cert_pem)
+    key = PrivateKey(path=key_path, password=b"secret")
+    chain = SigningChain(leaf=(cert, key), chain=None)
+    bundled = SigningChain((Certificate(path=both_path), None))
+    leaf_key: Optional[PrivateKey] = bundled.leaf[1]
+    print(leaf_key, Certificate.from_id(b"cert-1"), PrivateKey(id=b"key-1"), TrustStore.from_id(b"MY"))
+    # PEP 748's argument order: certificate_chain first.
+    server_config = TLSServerConfiguration([chain, bundled], DEFAULT_CIPHER_LIST, [NextProtocol.H2])
+    client_config = TLSClientConfiguration(trust_store=TrustStore(path="ca.pem"), ciphers=DEFAULT_CIPHER_LIST)
+    protocols: Tuple[Union[NextProtocol, bytes], ...] = client_config.inner_protocols
+    same: TLSClientConfiguration = client_config.update(inner_protocols=[b"h2"])
+    print(protocols, same)
+    # Every backend is PEP 748's TLSImplementation; a backend's validate_config also takes server=.
+    implementation: TLSImplementation = nativetls.backend()
+    implementation.validate_config(client_config)
+    nativetls.backend().validate_config(TLSConfiguration(), server=False)
+    own = TLSImplementation(implementation.client_context, implementation.server_context, lambda config: None)
+    ctx = own.server_context(server_config)
+    with ClientContext(client_config).connect(("localhost", 443)) as tls:
+        tls.close(force=False)
+        suite: Optional[Union[CipherSuite, int]] = tls.cipher()
+        print(suite, ctx)
+    # What the stubs must refuse (mypy reports an unused ignore if one of these type-checks).
+    Certificate()  # type: ignore[call-overload]
+    Certificate(buffer=cert_pem, path=key_path)  # type: ignore[call-overload]
+    TLSConfiguration(certificate_chain=chain).update().validate_certificates = False  # type: ignore[misc]
+
+
+def insecure_contexts(config: TLSConfiguration) -> None:
+    off = insecure.InsecureConfiguration(disable_hostname_check=True, disable_verification=True)
+    implementation = insecure.implementation()
+    client = implementation.insecure_client_context(config, off)
+    print(client.insecure_configuration.disable_verification, client.wrap_buffers("localhost"))
+    server: ServerContext = insecure.InsecureServerContext(config, off)
+    print(server, insecure.implementation("openssl").validate_config)
