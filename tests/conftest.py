@@ -35,7 +35,7 @@ if HERE not in sys.path:
 
 import _libssl_override  # noqa: E402
 
-_libssl_override.apply()  # NATIVETLS_TEST_OPENSSL=1.1.1: load the pinned OpenSSL 1.1.1 instead of the system's
+_libssl_override.apply()  # NATIVETLS_TEST_OPENSSL=1.0.2|1.1.1|3.5: load that pinned OpenSSL instead of the system's
 
 import pytest  # noqa: E402
 
