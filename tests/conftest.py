@@ -111,3 +111,38 @@ def gnutls_server(pki):
 def stdlib_server(pki):
     with _peers.stdlib_server(pki.server) as server:
         yield server
+
+
+# --- features the native library lacks (OpenSSL 1.0.2: no TLS 1.3) -----------------------------------------------
+# A test parametrised over a TLS 1.3 value ("1.3" or TLSVersion.TLSv1_3, in a parameter naming a version), or marked
+# ``@pytest.mark.needs("feature", ...)``, skips with the reason when backend().features lacks that feature.
+_VERSION_PARAMS = ("version", "tls", "tls_version", "protocol")
+
+
+def _tls13_param(item):
+    callspec = getattr(item, "callspec", None)
+    if callspec is None:
+        return False
+    for name, value in callspec.params.items():
+        if name in _VERSION_PARAMS and (value == "1.3" or getattr(value, "name", None) == "TLSv1_3"):
+            return True
+    return False
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "needs(*features): skip unless backend().features has every one")
+
+
+def pytest_runtest_setup(item):
+    needed = set()
+    for mark in item.iter_markers("needs"):
+        needed.update(mark.args)
+    if _tls13_param(item):
+        needed.add("tls1_3")
+    if not needed:
+        return
+    import nativetls
+    backend = nativetls.backend()
+    missing = sorted(needed - backend.features)
+    if missing:
+        pytest.skip("%s has no %s (backend().features)" % (backend.native_version, ", ".join(missing)))

@@ -60,6 +60,7 @@ from .._errors import RaggedEOF, TLSError, WantReadError, WantWriteError
 from .._objects import TLSSession
 from .._state import READABLE, WRITABLE, State, StateKeeping
 from . import _libssl as L
+from . import _lowlevel
 from ._lowlevel import (Owned, _crypto_dll, _ssl_dll, cipher_protocol_id, drain_errors, error_lib, error_reason,
                         lib, session_reused, stack_items, x509_to_der)
 from ._verify import verification_error
@@ -549,6 +550,13 @@ class OpenSSLBuffer(StateKeeping, TLSBuffer):
         if not self._established():
             return None
         return _VERSIONS.get(lib.SSL_version(self._ssl_ptr))
+
+    def _negotiated_group(self):
+        """The key-exchange group of the handshake (for ``python -m nativetls``), or None: see
+        ``_lowlevel.negotiated_group``."""
+        if not self._established():
+            return None
+        return _lowlevel.negotiated_group(self._ssl_ptr)
 
     @property
     def context(self):

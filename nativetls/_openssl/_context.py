@@ -40,7 +40,10 @@ SERVER_CIPHERS = (b"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:EC
                   b"ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305")
 CLIENT_CIPHERS = b"ECDH+AESGCM:ECDH+CHACHA20:ECDH+AES:DHE+AES:!aNULL:!eNULL:!aDSS:!SHA1:!AESCCM"
 LEGACY_CIPHERS = b"DEFAULT:@SECLEVEL=0"  # only when the configuration explicitly allows TLS < 1.2
-GROUPS = b"X25519:P-256:P-384"
+# Key-exchange groups, best first. 3.5+ knows the hybrid post-quantum X25519MLKEM768 and its default offers it:
+# keep it, with key shares ("*", 3.5 syntax) for it and X25519, so a peer without ML-KEM costs no HelloRetryRequest.
+# Older libraries reject that list, and take the next one.
+GROUPS_CHOICES = (b"*X25519MLKEM768:*X25519:P-256:P-384", b"X25519:P-256:P-384")
 MIN_SECURITY_LEVEL = 2  # 112-bit security: no SHA-1 signatures, no RSA/DH keys below 2048 bits
 
 # Where Linux distributions keep their CA bundle, tried when OpenSSL's compiled-in default paths hold nothing
@@ -366,8 +369,10 @@ def _configure(native, configuration, server, chain):
     lib.SSL_CTX_ctrl(ctx, L.SSL_CTRL_MODE, L.SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | L.SSL_MODE_RELEASE_BUFFERS, None)
     low, _high = _apply_versions(ctx, configuration)
     _apply_ciphers(ctx, configuration, server, low)
-    if lib.SSL_CTX_ctrl(ctx, L.SSL_CTRL_SET_GROUPS_LIST, 0, GROUPS) != 1:
-        lib.ERR_clear_error()  # an older libssl without X25519: keep its defaults
+    for groups in GROUPS_CHOICES:
+        if lib.SSL_CTX_ctrl(ctx, L.SSL_CTRL_SET_GROUPS_LIST, 0, groups) == 1:
+            break
+        lib.ERR_clear_error()  # not known to this libssl; with none known (1.0.2: no X25519), keep its defaults
     if VERSION < 0x10100000:  # pragma: no cover
         lib.SSL_CTX_ctrl(ctx, L.SSL_CTRL_SET_ECDH_AUTO, 1, None)
     if chain is not None:

@@ -77,6 +77,7 @@ SSL_CTRL_SET_GROUPS_LIST = 92  # called SSL_CTRL_SET_CURVES_LIST in 1.0.2, same 
 SSL_CTRL_SET_ECDH_AUTO = 94  # 1.0.2 only; automatic in 1.1.0+
 SSL_CTRL_SET_MIN_PROTO_VERSION = 123  # 1.1.0+
 SSL_CTRL_SET_MAX_PROTO_VERSION = 124  # 1.1.0+
+SSL_CTRL_GET_NEGOTIATED_GROUP = 134  # 3.0+: SSL_get_negotiated_group(s) is SSL_ctrl(s, 134, 0, NULL), a NID
 
 TLSEXT_NAMETYPE_host_name = 0
 SSL_TLSEXT_ERR_OK = 0
@@ -181,6 +182,8 @@ CRYPTO_REQUIRED = [
     # OpenSSL never prompts on the terminal).
     ("PEM_read_bio_PrivateKey", _P, [_P, _PP, c_void_p, c_char_p], "ptr", ""),
     ("EVP_PKEY_free", None, [_P], None, ""),
+    # objects.h
+    ("OBJ_nid2sn", c_char_p, [c_int], None, "NULL for an unknown NID"),
 ]
 
 # Stack accessors were renamed in 1.1.0 (sk_* became OPENSSL_sk_* functions behind macros).
@@ -265,6 +268,7 @@ SSL_OPTIONAL = [
     ("SSL_CTX_set_security_level", None, [_P, c_int], None, "1.1.0+"),
     ("SSL_CTX_get_security_level", c_int, [_P], None, "1.1.0+"),
     ("SSL_CTX_set_options", c_uint64, [_P, c_uint64], None, "a function from 1.1.0; uint64_t from 3.0"),
+    ("SSL_get0_group_name", c_char_p, [_P], None, "3.2+: the negotiated key-exchange group; NULL when none"),
     ("OPENSSL_init_ssl", c_int, [c_uint64, c_void_p], "one", "1.1.0+"),
     ("SSL_library_init", c_int, [], None, "before 1.1.0"),
     ("SSL_load_error_strings", None, [], None, "before 1.1.0"),

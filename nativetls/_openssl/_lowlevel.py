@@ -15,7 +15,7 @@ from .._state import Closeable
 from . import _libssl as L
 
 __all__ = ["lib", "VERSION", "VERSION_TEXT", "LIBRARY_PATH", "drain_errors", "raise_ssl_error", "Owned",
-           "x509_from_der", "x509_to_der", "stack_items"]
+           "x509_from_der", "x509_to_der", "stack_items", "negotiated_group", "HAS_GROUP_NAME"]
 
 
 def drain_errors():
@@ -131,6 +131,23 @@ HAS_TLS1_3 = VERSION >= 0x10101000 and lib.SSL_CTX_set_ciphersuites is not None
 HAS_KEYLOG = lib.SSL_CTX_set_keylog_callback is not None
 HAS_MIN_MAX = VERSION >= 0x10100000
 HAS_SECURITY_LEVEL = lib.SSL_CTX_set_security_level is not None
+# The negotiated key-exchange group can be asked by name from 3.2 (SSL_get0_group_name: also the hybrid ML-KEM
+# groups, which have no NID), and as a NID from 3.0 (SSL_get_negotiated_group). 1.0.2-1.1.1 cannot tell.
+HAS_GROUP_NAME = lib.SSL_get0_group_name is not None or VERSION >= 0x30000000
+
+
+def negotiated_group(ssl):
+    """The key-exchange group an established ``SSL*`` negotiated (``"X25519MLKEM768"``), or None when the
+    library cannot tell (before 3.0) or none was used."""
+    if lib.SSL_get0_group_name is not None:
+        name = lib.SSL_get0_group_name(ssl)
+        return name.decode("ascii", "replace") if name else None
+    if VERSION < 0x30000000:
+        return None
+    nid = lib.SSL_ctrl(ssl, L.SSL_CTRL_GET_NEGOTIATED_GROUP, 0, None)
+    name = lib.OBJ_nid2sn(nid) if nid > 0 else None  # TLSEXT_nid_unknown groups have the 0x1000000 bit: no name
+    lib.ERR_clear_error()
+    return name.decode("ascii", "replace") if name else None
 
 if VERSION >= 0x10100000:
     if lib.OPENSSL_init_ssl is not None:

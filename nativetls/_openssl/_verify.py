@@ -73,9 +73,24 @@ def _validity_detail(chain_der, reason):
     return None
 
 
+def _lone_self_signed(chain_der):
+    """The peer sent one certificate, and it is self-signed."""
+    if not chain_der or len(chain_der) != 1:
+        return False
+    try:
+        return _x509.Certificate.load(chain_der[0]).self_signed in ("yes", "maybe")
+    except Exception:
+        return False
+
+
 def verification_error(code, host, chain_der, peer="server"):
     """Build the CertificateVerificationError for verify result *code* (chain_der: the peer's chain, DER)."""
     reason = reason_for(code)
+    if VERSION < 0x10100000 and code == L.X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY and \
+            _lone_self_signed(chain_der):
+        # 1.0.2 with X509_V_FLAG_PARTIAL_CHAIN looks the leaf up in the store before it checks for a self-signed
+        # leaf, and reports 20 where 1.1.0+ reports DEPTH_ZERO_SELF_SIGNED_CERT: the same verdict, made plain.
+        code, reason = L.X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT, "self_signed"
     native = _code_name(code)
     detail = _validity_detail(chain_der, reason) if reason in _EXPIRY_REASONS else None
     text = "%s: %s" % (native, detail) if detail else native
