@@ -63,7 +63,7 @@ from . import _libssl as L
 from . import _lowlevel
 from ._lowlevel import (Owned, _crypto_dll, _ssl_dll, cipher_protocol_id, drain_errors, error_lib, error_reason,
                         lib, session_reused, stack_items, x509_to_der)
-from ._verify import verification_error
+from ._verify import policy_error, verification_error
 
 __all__ = ["OpenSSLBuffer", "DirectOpenSSLBuffer", "OpenSSLSession", "State", "on_servername", "on_alpn_select"]
 
@@ -804,7 +804,17 @@ def on_servername(ssl, alert):
 
 def on_verify(preverify_ok, store_ctx):
     """Verify callback: keep the verdict, remember the certificate at fault (the peer's chain is not kept on a
-    failed handshake before OpenSSL 3.0, and the message names that certificate's dates)."""
+    failed handshake before OpenSSL 3.0, and the message names that certificate's dates). On 1.0.2 it also
+    applies what 1.1.0+ check themselves (``_verify.policy_error``)."""
+    if preverify_ok and _lowlevel.VERSION < 0x10100000:
+        try:
+            buffer = _buffer_for(lib.X509_STORE_CTX_get_ex_data(store_ctx, lib.SSL_get_ex_data_X509_STORE_CTX_idx()))
+            code = policy_error(store_ctx, buffer._native.security_level, buffer._host) if buffer is not None else 0
+        except BaseException:  # never raise into libssl
+            code = L.X509_V_ERR_CERT_REJECTED
+        if code:
+            lib.X509_STORE_CTX_set_error(store_ctx, code)
+            preverify_ok = 0
     if not preverify_ok:
         try:
             ssl = lib.X509_STORE_CTX_get_ex_data(store_ctx, lib.SSL_get_ex_data_X509_STORE_CTX_idx())

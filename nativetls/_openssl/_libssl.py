@@ -178,6 +178,8 @@ CRYPTO_REQUIRED = [
     ("X509_verify_cert_error_string", c_char_p, [c_long], None, ""),
     ("X509_STORE_CTX_get_current_cert", _P, [_P], None, "borrowed; NULL when no certificate is at fault"),
     ("X509_STORE_CTX_get_ex_data", _P, [_P, c_int], None, ""),
+    ("X509_STORE_CTX_set_error", None, [_P, c_int], None, "1.0.2's own policy checks (_verify.policy_error)"),
+    ("X509_STORE_CTX_get_error_depth", c_int, [_P], None, "0: the peer's own certificate"),
     # pem.h / evp.h: with cb NULL, u is the NUL-terminated passphrase (we always pass one, never NULL, so
     # OpenSSL never prompts on the terminal).
     ("PEM_read_bio_PrivateKey", _P, [_P, _PP, c_void_p, c_char_p], "ptr", ""),
