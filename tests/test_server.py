@@ -409,6 +409,7 @@ def test_s_client_session_file_resumes(pki, version, tmp_path):
     assert [r.reused for r in records] == [False, True]
 
 
+@pytest.mark.needs("tls1_3")  # TLS 1.3 by name
 def test_s_client_session_does_not_resume_on_another_server_context(pki, tmp_path):
     session_file = str(tmp_path / "session.pem")
     with served_server(pki) as first:
@@ -458,6 +459,7 @@ def test_default_server_accepts_ecdhe_aead(pki, cipher):
     assert record.version is TLSVersion.TLSv1_2
 
 
+@pytest.mark.needs("tls1_3")  # TLS 1.3 by name
 @pytest.mark.parametrize("groups,accepted", [("X25519", True), ("P-256", True), ("P-384", True),
                                              ("P-521", False), ("ffdhe2048", False)])
 def test_default_server_groups(pki, groups, accepted):
@@ -715,6 +717,7 @@ def test_nativetls_client_reads_our_close_notify(pki):
         srv.wait()
 
 
+@pytest.mark.needs("tls1_3")  # TLS 1.3 by name
 def test_pep748_listening_socket(pki):
     """ServerContext.connect((host, port)) listens; accept() yields handshaken TLSSockets."""
     server = nativetls.ServerContext(nativetls.TLSServerConfiguration(certificate_chain=chain_of(pki.server)))
@@ -1041,6 +1044,7 @@ def test_client_auth_missing_certificate_tls12(pki):
     assert isinstance(client_error, TLSError) and not isinstance(client_error, WantReadError)
 
 
+@pytest.mark.needs("tls1_3")  # TLS 1.3 by name
 def test_client_auth_missing_certificate_tls13_client_learns_at_first_read(pki):
     server = server_context(pki, trust_store=trust_of(pki.ca))
     c, s = client_context(pki, **pinned("1.3")).wrap_buffers("localhost"), server.wrap_buffers()
@@ -1213,7 +1217,7 @@ def test_rotated_ticket_keys_mean_a_full_handshake(pki, version):
 def test_resumption_with_several_chains_and_sni_callback(pki, names):
     server = server_context(pki, certificate_chain=[chain_of(names.a), chain_of(names.b)],
                             sni_callback=Recorder())
-    for version in ("1.2", "1.3"):
+    for version in ("1.2", "1.3") if "tls1_3" in nativetls.backend().features else ("1.2",):
         client = client_context(pki, **pinned(version))
         c, s = connect_in_memory(client, server, "b.example")
         session = session_after_data(c, s)
@@ -1433,6 +1437,7 @@ class ServeProcess(object):
 HTTP_REQUEST = b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
 
 
+@pytest.mark.needs("tls1_3")  # TLS 1.3 by name
 def test_cli_serve_with_cert_and_key(pki, names):
     require_tool("openssl")
     with ServeProcess(["--cert", pki.server.fullchain_path, "--key", pki.server.key_path, "--max-connections", "3",

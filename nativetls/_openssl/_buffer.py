@@ -283,6 +283,9 @@ class OpenSSLBuffer(StateKeeping, TLSBuffer):
             message = "the peer closed the connection during the handshake"
         elif code is not None and error_reason(code) == L.SSL_R_WRONG_VERSION_NUMBER:
             message = "TLS handshake failed: the peer does not speak TLS (wrong version number)"
+        elif code is not None and error_reason(code) == L.SSL_R_UNKNOWN_PROTOCOL and error_lib(code) == L.ERR_LIB_SSL:
+            message = ("TLS handshake failed: the peer does not speak TLS, or no version this side accepts "
+                       "(unknown protocol)")
         elif code is not None:
             message = "TLS handshake failed: %s" % (_reason(code) or native)
         else:

@@ -202,6 +202,8 @@ def _apply_ciphers(ctx, configuration, server, low):
     legacy = _ORDER.index(low) < _ORDER.index(TLSVersion.TLSv1_2)
     if configuration.ciphers is None:
         default = LEGACY_CIPHERS if legacy else (SERVER_CIPHERS if server else CLIENT_CIPHERS)
+        if legacy and not HAS_SECURITY_LEVEL:
+            default = b"DEFAULT"  # 1.0.2 knows no @SECLEVEL (and has no levels to lower)
         if not lib.SSL_CTX_set_cipher_list(ctx, default):
             raise_ssl_error("the default cipher list was refused", ConfigurationError)
         return

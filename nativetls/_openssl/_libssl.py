@@ -102,6 +102,7 @@ X509_CHECK_FLAG_NEVER_CHECK_SUBJECT = 0x20
 ERR_LIB_SSL = 20
 SSL_R_UNEXPECTED_EOF_WHILE_READING = 294  # 3.0+: a TCP close without close_notify
 SSL_R_WRONG_VERSION_NUMBER = 267
+SSL_R_UNKNOWN_PROTOCOL = 252  # 1.0.2's ssl23_get_client_hello: not TLS at all, or no version this server accepts
 
 # X509_V_ERR_* values that are the same from 1.0.2 to 3.x (x509_vfy.h). Codes above 23 moved between releases
 # (3.0 renumbered X509_V_ERR_INVALID_CA from 24 to 79), so the reason mapping uses only stable codes plus the
