@@ -126,7 +126,16 @@ def _tls13_param(item):
     for name, value in callspec.params.items():
         if name in _VERSION_PARAMS and (value == "1.3" or getattr(value, "name", None) == "TLSv1_3"):
             return True
+        if isinstance(value, dict) and any(getattr(v, "name", None) == "TLSv1_3" for v in value.values()):
+            return True  # configuration fields naming TLS 1.3
     return False
+
+
+def _chacha_param(item):
+    """A parameter naming a ChaCha20-Poly1305 suite (OpenSSL has them from 1.1.0)."""
+    callspec = getattr(item, "callspec", None)
+    return callspec is not None and any("CHACHA20" in (getattr(v, "name", None) or str(v)).upper()
+                                        for v in callspec.params.values())
 
 
 def pytest_configure(config):
@@ -139,9 +148,13 @@ def pytest_runtest_setup(item):
         needed.update(mark.args)
     if _tls13_param(item):
         needed.add("tls1_3")
+    import nativetls
+    if _chacha_param(item) and nativetls.backend().name == "openssl":
+        from nativetls._openssl import _lowlevel
+        if _lowlevel.VERSION < 0x10100000:
+            pytest.skip("%s has no ChaCha20-Poly1305 suites" % _lowlevel.VERSION_TEXT)
     if not needed:
         return
-    import nativetls
     backend = nativetls.backend()
     missing = sorted(needed - backend.features)
     if missing:
