@@ -86,7 +86,7 @@ def test_openssl_column_matches_the_backend_under_test():
 
 def _schannel_possible_features():
     """Every feature name the SChannel backend's make_backend() can put in its features."""
-    with io.open(WIN_CONTEXT, encoding="utf-8") as handle:
+    with open(WIN_CONTEXT, "rb") as handle:  # bytes: Python 2.7 refuses a unicode source with a coding line
         tree = ast.parse(handle.read())
     function = next(node for node in ast.walk(tree) if isinstance(node, ast.FunctionDef) and node.name == "make_backend")
     names = set()
