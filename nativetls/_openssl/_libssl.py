@@ -199,6 +199,16 @@ CRYPTO_STACK_102 = [
     ("sk_value", _P, [_P, c_int], None, "before 1.1.0"),
 ]
 
+# Before 1.1.0 libcrypto is thread-safe only with a locking callback (crypto.h). 1.1.0+ keep the names as no-op
+# macros, so these are bound for 1.0.2 only. The thread id defaults to the address of errno: per thread on glibc.
+CRYPTO_LOCK = 1
+LOCKING_CB = CFUNCTYPE(None, c_int, c_int, c_char_p, c_int)  # void (*)(int mode, int n, const char *file, int line)
+CRYPTO_LOCKING_102 = [
+    ("CRYPTO_num_locks", c_int, [], None, "before 1.1.0"),
+    ("CRYPTO_get_locking_callback", c_void_p, [], None, "before 1.1.0; NULL when none is installed"),
+    ("CRYPTO_set_locking_callback", None, [LOCKING_CB], None, "before 1.1.0"),
+]
+
 # --- libssl prototypes (ssl.h)
 SSL_REQUIRED = [
     ("SSL_CTX_new", _P, [_P], "ptr", ""),

@@ -8,6 +8,7 @@ for the macros of ssl.h that are really ``SSL_CTX_ctrl`` calls.
 from __future__ import absolute_import, division, print_function, unicode_literals
 
 import ctypes
+import threading
 from ctypes import byref, c_char_p, c_void_p
 
 from .._errors import TLSError
@@ -161,6 +162,22 @@ else:  # pragma: no cover - 1.0.2 needs explicit initialisation and, for threads
         import ssl as _stdlib_ssl  # noqa: F401
     except ImportError:
         pass
+    for _row in L.CRYPTO_LOCKING_102:
+        _bind_row(lib, _crypto_dll, _row[0], _row[0], _row[1], _row[2], _row[3])
+    if not lib.CRYPTO_get_locking_callback():
+        # Nobody did (the stdlib links another libssl, or none): without locks, threads crash libcrypto (seen
+        # with 1.0.2r from a wheel while the stdlib uses 3.0). A blocking acquire releases the GIL, so a thread
+        # waiting here never stops the holder from reaching its unlock.
+        _LOCKS = [threading.Lock() for _ in range(lib.CRYPTO_num_locks())]
+
+        def _locking(mode, n, _file, _line):
+            if mode & L.CRYPTO_LOCK:
+                _LOCKS[n].acquire()
+            else:
+                _LOCKS[n].release()
+
+        _LOCKING_CB = L.LOCKING_CB(_locking)  # a module global: libcrypto calls it for the life of the process
+        lib.CRYPTO_set_locking_callback(_LOCKING_CB)
 
 
 # --- Macros of ssl.h/bio.h that are SSL_CTX_ctrl/SSL_ctrl/BIO_ctrl calls.
