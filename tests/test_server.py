@@ -509,11 +509,9 @@ def _openssl_102():
     return VERSION < 0x10100000
 
 
-# Known gaps on OpenSSL 1.0.2 (not fixed yet; strict, so a fix shows up as XPASS and the marker must go).
+# A known gap on OpenSSL 1.0.2 (not fixed yet; strict, so a fix shows up as XPASS and the marker must go).
 xfail_102_renegotiation = pytest.mark.xfail(_openssl_102(), strict=True, reason=(
     "OpenSSL 1.0.2 has no SSL_OP_NO_RENEGOTIATION: its server renegotiates securely (RFC 5746) when asked"))
-xfail_102_no_alert = pytest.mark.xfail(_openssl_102(), strict=True, reason=(
-    "OpenSSL 1.0.2's version-flexible server closes without an alert on a ClientHello below its minimum"))
 
 
 @xfail_102_renegotiation
@@ -1300,7 +1298,6 @@ def test_garbage_from_a_client(pki):
 
 @pytest.mark.parametrize("record_version,client_version", [(0x0300, 0x0300), (0x0301, 0x0301), (0x0301, 0x0302)],
                          ids=["sslv3", "tls1.0", "tls1.1"])
-@xfail_102_no_alert
 def test_old_client_hello_is_refused(pki, record_version, client_version):
     with served_server(pki) as srv:
         answer = send_raw(srv.address, raw_client_hello(record_version, client_version))

@@ -286,11 +286,19 @@ class OpenSSLBuffer(StateKeeping, TLSBuffer):
         elif code is not None and error_reason(code) == L.SSL_R_UNKNOWN_PROTOCOL and error_lib(code) == L.ERR_LIB_SSL:
             message = ("TLS handshake failed: the peer does not speak TLS, or no version this side accepts "
                        "(unknown protocol)")
+            self._protocol_version_alert()
         elif code is not None:
             message = "TLS handshake failed: %s" % (_reason(code) or native)
         else:
             message = "TLS handshake failed (SSL_get_error %d)" % error
         self._fail(TLSError(message, native_code=code, native_message=native))
+
+    def _protocol_version_alert(self):
+        """1.0.2's version-flexible server refuses a ClientHello below its minimum without an alert (1.1.0+ send
+        protocol_version): send the fatal alert it would, in plaintext, before anything else was written."""
+        if self._server and self._wbio is not None and not lib.BIO_ctrl_pending(self._wbio):
+            alert = b"\x15\x03\x01\x00\x02\x02\x46"  # alert record, TLS 1.0 framing: fatal, protocol_version (70)
+            lib.BIO_write(self._wbio, alert, len(alert))
 
     # --- application data --------------------------------------------------------------------------------
     def read(self, amt=None, buffer=None):
