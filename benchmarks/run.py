@@ -169,7 +169,11 @@ class Peer(object):
 
 
 def _peer_python():
-    """The fastest stdlib-ssl server at hand: this interpreter on 3.x, else a python3 from PATH."""
+    """The fastest stdlib-ssl server at hand: this interpreter on 3.x, else a python3 from PATH.
+
+    Another interpreter is safe here only because _peer.py imports nothing but the standard library
+    (tests/test_infra.py checks that): it needs nothing installed into that interpreter.
+    """
     if sys.version_info[0] >= 3:
         return sys.executable
     for name in ("python3", "python3.13", "python3.12", "python3.11"):

@@ -55,6 +55,40 @@ def _cert_summary(der, now=None):
 
 
 # --- selftest ----------------------------------------------------------------------------------------------------
+def _key_exchange(tls):
+    """The key-exchange group *tls* (a TLSSocket or TLSBuffer) negotiated, where the native library can tell
+    (OpenSSL 3.0+; by name, hybrid ML-KEM groups included, from 3.2), else None."""
+    buffer = getattr(tls, "_buffer", tls)
+    getter = getattr(buffer, "_negotiated_group", None)
+    return getter() if getter is not None else None
+
+
+def _self_key_exchange():
+    """The group this library negotiates with itself by default (an in-memory handshake), or None."""
+    from nativetls._throwaway import make_pki
+    pki = make_pki(hostnames=("localhost",), days=1, client=False)
+    chain = nativetls.SigningChain((nativetls.Certificate.from_buffer(pki.server_cert_pem),
+                                    nativetls.PrivateKey.from_buffer(pki.server_key_pem)))
+    server = nativetls.ServerContext(nativetls.TLSConfiguration(certificate_chain=chain)).wrap_buffers()
+    client = nativetls.ClientContext(nativetls.TLSConfiguration(
+        trust_store=nativetls.TrustStore.from_buffer(pki.ca_pem))).wrap_buffers("localhost")
+    for _ in range(10):
+        for side in (client, server):
+            try:
+                side.do_handshake()
+            except (nativetls.WantReadError, nativetls.WantWriteError):
+                pass
+        data = client.process_outgoing()
+        if data:
+            server.process_incoming(data)
+        data = server.process_outgoing()
+        if data:
+            client.process_incoming(data)
+        if client.negotiated_tls_version is not None and server.negotiated_tls_version is not None:
+            return _key_exchange(client)
+    return None
+
+
 def _serve_one(server_ctx, listener, result):
     try:
         conn, _addr = listener.accept()
@@ -103,6 +137,7 @@ def cmd_selftest(args):
             reply = tls.recv(1024)
             _out("protocol:         %s" % _fmt_version(tls.negotiated_tls_version))
             _out("cipher:           %s" % _fmt_cipher(tls.cipher()))
+            _out("key exchange:     %s" % (_key_exchange(tls) or "not reported by this library"))
             _out("ALPN:             %s" % _fmt_alpn(tls.negotiated_protocol()))
             subject, issuer, days = _cert_summary(tls.getpeercert(True))
             _out("peer subject:     %s" % subject)
@@ -155,10 +190,16 @@ def cmd_info(args):
         "native_library": backend.native_library,
         "supported_versions": sorted(v.value for v in backend.supported_versions),
         "features": sorted(backend.features),
+        "key_exchange": None,
         "trust_store": trust,
         "python": sys.version.split()[0],
         "nativetls": nativetls.__version__,
     }
+    if "server" in backend.features:
+        try:
+            info["key_exchange"] = _self_key_exchange()
+        except Exception:  # a broken library shows in selftest; info still reports the rest
+            pass
     if args.json:
         _out(json.dumps(info, indent=2, sort_keys=True))
         return 0
@@ -167,6 +208,8 @@ def cmd_info(args):
     _out("native library:     %s (%s)" % (info["native_version"], info["native_library"] or "system"))
     _out("supported versions: %s" % ", ".join(info["supported_versions"]))
     _out("features:           %s" % ", ".join(info["features"]))
+    _out("key exchange:       %s" % ("%s (by default, with itself)" % info["key_exchange"] if info["key_exchange"]
+                                     else "not reported by this library"))
     _out("trust store:        %s" % trust.get("location", "-"))
     _out("                    %s, %s root certificate(s)" % (trust.get("source", "-"), trust.get("roots", "?")))
     return 0
@@ -213,6 +256,7 @@ def cmd_connect(args):
     with tls:
         report["protocol"] = _fmt_version(tls.negotiated_tls_version)
         report["cipher"] = _fmt_cipher(tls.cipher())
+        report["key_exchange"] = _key_exchange(tls)
         report["alpn"] = None if tls.negotiated_protocol() is None else _fmt_alpn(tls.negotiated_protocol())
         report["chain"] = [dict(zip(("subject", "issuer", "days_to_expiry"), _cert_summary(der)))
                            for der in tls.getpeercertchain() or ()]
@@ -254,6 +298,7 @@ def _print_connect(report, args):
     if "protocol" in report:
         _out("protocol:   %s" % report["protocol"])
         _out("cipher:     %s" % report["cipher"])
+        _out("key exchange: %s" % (report["key_exchange"] or "not reported by this library"))
         _out("ALPN:       %s" % (report["alpn"] or "none"))
         _out("chain:      %d certificate(s) sent by the server" % len(report["chain"]))
         for depth, cert in enumerate(report["chain"]):

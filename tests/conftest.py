@@ -36,7 +36,7 @@ if HERE not in sys.path:
 
 import _libssl_override  # noqa: E402
 
-_libssl_override.apply()  # NATIVETLS_TEST_OPENSSL=1.1.1: load the pinned OpenSSL 1.1.1 instead of the system's
+_libssl_override.apply()  # NATIVETLS_TEST_OPENSSL=1.0.2|1.1.1|3.5: load that pinned OpenSSL instead of the system's
 
 import pytest  # noqa: E402
 
@@ -140,3 +140,51 @@ def gnutls_server(pki):
 def stdlib_server(pki):
     with _peers.stdlib_server(pki.server) as server:
         yield server
+
+
+# --- features the native library lacks (OpenSSL 1.0.2: no TLS 1.3) -----------------------------------------------
+# A test parametrised over a TLS 1.3 value ("1.3" or TLSVersion.TLSv1_3, in a parameter naming a version), or marked
+# ``@pytest.mark.needs("feature", ...)``, skips with the reason when backend().features lacks that feature.
+_VERSION_PARAMS = ("version", "tls", "tls_version", "protocol")
+
+
+def _tls13_param(item):
+    callspec = getattr(item, "callspec", None)
+    if callspec is None:
+        return False
+    for name, value in callspec.params.items():
+        if name in _VERSION_PARAMS and (value == "1.3" or getattr(value, "name", None) == "TLSv1_3"):
+            return True
+        if isinstance(value, dict) and any(getattr(v, "name", None) == "TLSv1_3" for v in value.values()):
+            return True  # configuration fields naming TLS 1.3
+    return False
+
+
+def _chacha_param(item):
+    """A parameter naming a ChaCha20-Poly1305 suite (OpenSSL has them from 1.1.0)."""
+    callspec = getattr(item, "callspec", None)
+    return callspec is not None and any("CHACHA20" in (getattr(v, "name", None) or str(v)).upper()
+                                        for v in callspec.params.values())
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "needs(*features): skip unless backend().features has every one")
+
+
+def pytest_runtest_setup(item):
+    needed = set()
+    for mark in item.iter_markers("needs"):
+        needed.update(mark.args)
+    if _tls13_param(item):
+        needed.add("tls1_3")
+    import nativetls
+    if _chacha_param(item) and nativetls.backend().name == "openssl":
+        from nativetls._openssl import _lowlevel
+        if _lowlevel.VERSION < 0x10100000:
+            pytest.skip("%s has no ChaCha20-Poly1305 suites" % _lowlevel.VERSION_TEXT)
+    if not needed:
+        return
+    backend = nativetls.backend()
+    missing = sorted(needed - backend.features)
+    if missing:
+        pytest.skip("%s has no %s (backend().features)" % (backend.native_version, ", ".join(missing)))

@@ -23,6 +23,7 @@ def _smoke(script):
 
 
 @pytest.mark.skipif(not os.path.exists(RUN), reason="no benchmarks/ beside tests/ (an installed test tree)")
+@pytest.mark.needs("tls1_3")  # the rows are TLS 1.3 handshakes
 def test_benchmark_smoke_mode_runs_every_row():
     out = _smoke(RUN)
     assert "SMOKE" in out
@@ -33,6 +34,7 @@ def test_benchmark_smoke_mode_runs_every_row():
 
 @pytest.mark.skipif(not os.path.exists(FLOOR), reason="no benchmarks/ beside tests/ (an installed test tree)")
 @pytest.mark.skipif(sys.version_info[0] < 3, reason="floor.py compares with the stdlib's MemoryBIO (Python 3)")
+@pytest.mark.needs("tls1_3")  # the rows are TLS 1.3 handshakes
 def test_floor_smoke_mode_runs():
     out = _smoke(FLOOR)
     for label in ("ssl", "nativetls", "bare ctypes", "bare, GIL held", "bare methods"):

@@ -6,6 +6,7 @@ from __future__ import absolute_import, division, print_function
 
 import datetime
 import os
+import re
 import ssl
 import subprocess
 
@@ -354,3 +355,68 @@ def test_nativetls_is_the_installed_package():
     source_tree = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     assert not os.path.abspath(nativetls.__file__).startswith(os.path.join(source_tree, "nativetls")), \
         nativetls.__file__
+
+
+# --- the tree stands alone, and runs no interpreter outside its environment (issue 12) --------------------------
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_SKIP_DIRS = frozenset([".git", ".tox", ".cache", "__pycache__", ".eggs", "build", "dist"])
+
+
+def _tree_files():
+    """The repository's tracked files (``git ls-files``), or every file under it when git is not at hand."""
+    try:
+        out = subprocess.check_output(["git", "ls-files", "-z"], cwd=ROOT, stderr=subprocess.STDOUT)
+        names = [n for n in out.decode("utf-8").split("\0") if n]
+        if names:
+            return names
+    except (OSError, subprocess.CalledProcessError):
+        pass
+    names = []
+    for top, dirs, files in os.walk(ROOT):
+        dirs[:] = [d for d in dirs if d not in _SKIP_DIRS and not d.endswith(".egg-info")]
+        names.extend(os.path.relpath(os.path.join(top, f), ROOT) for f in files)
+    return names
+
+
+def _text(name):
+    path = os.path.join(ROOT, name)
+    if not os.path.isfile(path) or os.path.getsize(path) > 4 * 1024 * 1024:
+        return ""
+    with open(path, "rb") as handle:
+        return handle.read().decode("utf-8", "replace")
+
+
+def test_nothing_reads_outside_the_tree():
+    """A clone from anywhere has no ``../shared``: every file the suite needs lives in the repository."""
+    this = os.path.join("tests", "test_infra.py")
+    needles = ("../" + "shared", "/shared" + "/data", "/work" + "/shared")
+    offenders = [name for name in _tree_files() if name != this
+                 for needle in needles if needle in _text(name)]
+    assert not offenders, "files that reach outside the tree: %r" % sorted(set(offenders))
+
+
+# A test or script starts other interpreters only as this environment's sys.executable (or a virtualenv it makes
+# from the declared requirements): pyenv's interpreters hold none of nativetls's dependencies on a fresh machine.
+_BARE_INTERPRETER = re.compile(r"PYENV_ROOT|\.pyenv|pyenv root|versions/[0-9*]|[\"']python2(\.7)?[\"']")
+
+
+def test_no_test_runs_a_bare_pyenv_interpreter():
+    code = [name for name in _tree_files()
+            if name.endswith((".py", ".sh")) and name.startswith(("tests/", "benchmarks/", ".ci/wine/", "docs/"))
+            and name != os.path.join("tests", "test_infra.py")]
+    offenders = []
+    for name in code:
+        for number, line in enumerate(_text(name).splitlines(), 1):
+            if _BARE_INTERPRETER.search(line):
+                offenders.append("%s:%d: %s" % (name, number, line.strip()))
+    assert not offenders, "\n".join(offenders)
+
+
+def test_the_benchmark_peer_needs_only_the_standard_library():
+    """benchmarks/run.py may start the stdlib-ssl peer under another python3 (for speed, on 2.7): it must then
+    import nothing that an interpreter holds only when someone installed it by hand."""
+    source = _text(os.path.join("benchmarks", "_peer.py"))
+    imported = set(re.findall(r"^(?:import|from) ([A-Za-z_][A-Za-z0-9_]*)", source, re.M))
+    assert imported <= set(["__future__", "socket", "ssl", "struct", "sys", "threading", "os", "time", "errno"]), \
+        imported

@@ -188,7 +188,7 @@ def test_errors_left_in_the_queue_by_others_neither_fail_nor_survive_a_call(pki)
 
 
 def test_the_library_under_test():
-    """Under ``tox -e libssl11`` the whole suite runs against a real OpenSSL 1.1.1 (see tests/support)."""
+    """Under ``tox -e libssl102|libssl11|libssl35`` the whole suite runs against that real OpenSSL (tests/support)."""
     import nativetls
     wanted = os.environ.get("NATIVETLS_TEST_OPENSSL")
     version = nativetls.backend("openssl").native_version

@@ -410,6 +410,7 @@ def test_s_client_session_file_resumes(pki, version, tmp_path):
     assert [r.reused for r in records] == [False, True]
 
 
+@pytest.mark.needs("tls1_3")  # TLS 1.3 by name
 def test_s_client_session_does_not_resume_on_another_server_context(pki, tmp_path):
     session_file = str(tmp_path / "session.pem")
     with served_server(pki) as first:
@@ -479,6 +480,7 @@ def test_default_server_accepts_ecdhe_aead(pki, cipher):
     assert record.version is TLSVersion.TLSv1_2
 
 
+@pytest.mark.needs("tls1_3")  # TLS 1.3 by name
 @pytest.mark.parametrize("groups,accepted", [("X25519", True), ("P-256", True), ("P-384", True),
                                              ("P-521", False), ("ffdhe2048", False)])
 def test_default_server_groups(pki, groups, accepted):
@@ -521,6 +523,19 @@ def s_client_keeping_stdin_open(port, args, input, timeout=15.0):
     return _peers.Completed(argv, proc.returncode, out, err, bool(fired))
 
 
+def _openssl_102():
+    if nativetls.backend().name != "openssl":
+        return False
+    from nativetls._openssl._lowlevel import VERSION
+    return VERSION < 0x10100000
+
+
+# A known gap on OpenSSL 1.0.2 (not fixed yet; strict, so a fix shows up as XPASS and the marker must go).
+xfail_102_renegotiation = pytest.mark.xfail(_openssl_102(), strict=True, reason=(
+    "OpenSSL 1.0.2 has no SSL_OP_NO_RENEGOTIATION: its server renegotiates securely (RFC 5746) when asked"))
+
+
+@xfail_102_renegotiation
 def test_default_server_refuses_renegotiation(pki):
     # s_client's interactive "R" asks for a renegotiation on the established TLS 1.2 connection.
     with served_server(pki, handler=echo) as srv:
@@ -736,6 +751,7 @@ def test_nativetls_client_reads_our_close_notify(pki):
         srv.wait()
 
 
+@pytest.mark.needs("tls1_3")  # TLS 1.3 by name
 def test_pep748_listening_socket(pki):
     """ServerContext.connect((host, port)) listens; accept() yields handshaken TLSSockets."""
     server = nativetls.ServerContext(nativetls.TLSServerConfiguration(certificate_chain=chain_of(pki.server)))
@@ -1062,6 +1078,7 @@ def test_client_auth_missing_certificate_tls12(pki):
     assert isinstance(client_error, TLSError) and not isinstance(client_error, WantReadError)
 
 
+@pytest.mark.needs("tls1_3")  # TLS 1.3 by name
 def test_client_auth_missing_certificate_tls13_client_learns_at_first_read(pki):
     server = server_context(pki, trust_store=trust_of(pki.ca))
     c, s = client_context(pki, **pinned("1.3")).wrap_buffers("localhost"), server.wrap_buffers()
@@ -1234,7 +1251,7 @@ def test_rotated_ticket_keys_mean_a_full_handshake(pki, version):
 def test_resumption_with_several_chains_and_sni_callback(pki, names):
     server = server_context(pki, certificate_chain=[chain_of(names.a), chain_of(names.b)],
                             sni_callback=Recorder())
-    for version in ("1.2", "1.3"):
+    for version in ("1.2", "1.3") if "tls1_3" in nativetls.backend().features else ("1.2",):
         client = client_context(pki, **pinned(version))
         c, s = connect_in_memory(client, server, "b.example")
         session = session_after_data(c, s)
@@ -1454,6 +1471,7 @@ class ServeProcess(object):
 HTTP_REQUEST = b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
 
 
+@pytest.mark.needs("tls1_3")  # TLS 1.3 by name
 def test_cli_serve_with_cert_and_key(pki, names):
     require_tool("openssl")
     with ServeProcess(["--cert", pki.server.fullchain_path, "--key", pki.server.key_path, "--max-connections", "3",

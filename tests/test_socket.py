@@ -648,6 +648,7 @@ def test_socket_accessors(ctx, stdlib_server):
         assert _recv_exactly(tls, 12) == b"still works\n"
 
 
+@pytest.mark.needs("tls1_3")  # the peer speaks TLS 1.3 only
 def test_tls_accessors(pki):
     ctx = client_context(pki, inner_protocols=[NextProtocol.H2, NextProtocol.HTTP1])
     with _peers.stdlib_server(pki.server, tls="1.3", alpn=["h2"]) as server:
@@ -671,6 +672,7 @@ def test_tls_accessors(pki):
     assert record.alpn == "h2"
 
 
+@pytest.mark.needs("tls1_3")  # the peer speaks TLS 1.3 only
 def test_accessors_match_what_the_server_negotiated(pki, ctx):
     """In TLS 1.3 OpenSSL's suite names are the IANA names, so the stdlib server's report maps onto the enum."""
     with _peers.stdlib_server(pki.server, tls="1.3") as server:

@@ -18,8 +18,16 @@ from nativetls import TLSError, WantReadError
 from nativetls._socket import TLSSocket
 from test_socket import WAIT, OneShotServer, _recv_exactly
 
-openssl_only = pytest.mark.skipif(nativetls.backend().name != "openssl" or not TLSSocket.direct_io,
-                                  reason="the direct-I/O fast path is the OpenSSL backend's (and not turned off)")
+def _direct_io_available():
+    if nativetls.backend().name != "openssl" or not TLSSocket.direct_io:
+        return False
+    from nativetls._openssl._lowlevel import lib
+    return lib.SSL_in_before is not None  # the switch needs SSL_in_before: 1.1.0+
+
+
+openssl_only = pytest.mark.skipif(not _direct_io_available(),
+                                  reason="the direct-I/O fast path is the OpenSSL backend's, from 1.1.0 (and not "
+                                         "turned off)")
 
 
 @pytest.fixture(params=["direct", "sans-io"])

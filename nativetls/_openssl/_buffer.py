@@ -60,9 +60,10 @@ from .._errors import RaggedEOF, TLSError, WantReadError, WantWriteError
 from .._objects import TLSSession
 from .._state import READABLE, WRITABLE, State, StateKeeping
 from . import _libssl as L
+from . import _lowlevel
 from ._lowlevel import (Owned, _crypto_dll, _ssl_dll, cipher_protocol_id, drain_errors, error_lib, error_reason,
                         lib, session_reused, stack_items, x509_to_der)
-from ._verify import verification_error
+from ._verify import policy_error, verification_error
 
 __all__ = ["OpenSSLBuffer", "DirectOpenSSLBuffer", "OpenSSLSession", "State", "on_servername", "on_alpn_select"]
 
@@ -282,11 +283,22 @@ class OpenSSLBuffer(StateKeeping, TLSBuffer):
             message = "the peer closed the connection during the handshake"
         elif code is not None and error_reason(code) == L.SSL_R_WRONG_VERSION_NUMBER:
             message = "TLS handshake failed: the peer does not speak TLS (wrong version number)"
+        elif code is not None and error_reason(code) == L.SSL_R_UNKNOWN_PROTOCOL and error_lib(code) == L.ERR_LIB_SSL:
+            message = ("TLS handshake failed: the peer does not speak TLS, or no version this side accepts "
+                       "(unknown protocol)")
+            self._protocol_version_alert()
         elif code is not None:
             message = "TLS handshake failed: %s" % (_reason(code) or native)
         else:
             message = "TLS handshake failed (SSL_get_error %d)" % error
         self._fail(TLSError(message, native_code=code, native_message=native))
+
+    def _protocol_version_alert(self):
+        """1.0.2's version-flexible server refuses a ClientHello below its minimum without an alert (1.1.0+ send
+        protocol_version): send the fatal alert it would, in plaintext, before anything else was written."""
+        if self._server and self._wbio is not None and not lib.BIO_ctrl_pending(self._wbio):
+            alert = b"\x15\x03\x01\x00\x02\x02\x46"  # alert record, TLS 1.0 framing: fatal, protocol_version (70)
+            lib.BIO_write(self._wbio, alert, len(alert))
 
     # --- application data --------------------------------------------------------------------------------
     def read(self, amt=None, buffer=None):
@@ -550,6 +562,13 @@ class OpenSSLBuffer(StateKeeping, TLSBuffer):
             return None
         return _VERSIONS.get(lib.SSL_version(self._ssl_ptr))
 
+    def _negotiated_group(self):
+        """The key-exchange group of the handshake (for ``python -m nativetls``), or None: see
+        ``_lowlevel.negotiated_group``."""
+        if not self._established():
+            return None
+        return _lowlevel.negotiated_group(self._ssl_ptr)
+
     @property
     def context(self):
         return self._context
@@ -796,7 +815,17 @@ def on_servername(ssl, alert):
 
 def on_verify(preverify_ok, store_ctx):
     """Verify callback: keep the verdict, remember the certificate at fault (the peer's chain is not kept on a
-    failed handshake before OpenSSL 3.0, and the message names that certificate's dates)."""
+    failed handshake before OpenSSL 3.0, and the message names that certificate's dates). On 1.0.2 it also
+    applies what 1.1.0+ check themselves (``_verify.policy_error``)."""
+    if preverify_ok and _lowlevel.VERSION < 0x10100000:
+        try:
+            buffer = _buffer_for(lib.X509_STORE_CTX_get_ex_data(store_ctx, lib.SSL_get_ex_data_X509_STORE_CTX_idx()))
+            code = policy_error(store_ctx, buffer._native.security_level, buffer._host) if buffer is not None else 0
+        except BaseException:  # never raise into libssl
+            code = L.X509_V_ERR_CERT_REJECTED
+        if code:
+            lib.X509_STORE_CTX_set_error(store_ctx, code)
+            preverify_ok = 0
     if not preverify_ok:
         try:
             ssl = lib.X509_STORE_CTX_get_ex_data(store_ctx, lib.SSL_get_ex_data_X509_STORE_CTX_idx())

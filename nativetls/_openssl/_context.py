@@ -18,6 +18,7 @@ from .._config import DEFAULT_LOWEST_VERSION, versions_for_ciphers
 from .._enums import TLSVersion
 from .._errors import ConfigurationError, SecurityWarning, TLSError
 from . import _libssl as L
+from ._verify import weak_certificate
 from ._lowlevel import (HAS_KEYLOG, HAS_MIN_MAX, HAS_SECURITY_LEVEL, HAS_TLS1_3, VERSION, VERSION_TEXT, Owned, crl_from_der,
                         ctx_ctrl_checked, ctx_set_options, lib, private_key_from, raise_ssl_error, x509_from_der)
 
@@ -40,7 +41,10 @@ SERVER_CIPHERS = (b"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:EC
                   b"ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305")
 CLIENT_CIPHERS = b"ECDH+AESGCM:ECDH+CHACHA20:ECDH+AES:DHE+AES:!aNULL:!eNULL:!aDSS:!SHA1:!AESCCM"
 LEGACY_CIPHERS = b"DEFAULT:@SECLEVEL=0"  # only when the configuration explicitly allows TLS < 1.2
-GROUPS = b"X25519:P-256:P-384"
+# Key-exchange groups, best first. 3.5+ knows the hybrid post-quantum X25519MLKEM768 and its default offers it:
+# keep it, with key shares ("*", 3.5 syntax) for it and X25519, so a peer without ML-KEM costs no HelloRetryRequest.
+# Older libraries reject that list, and take the next one.
+GROUPS_CHOICES = (b"*X25519MLKEM768:*X25519:P-256:P-384", b"X25519:P-256:P-384", b"P-256:P-384")
 MIN_SECURITY_LEVEL = 2  # 112-bit security: no SHA-1 signatures, no RSA/DH keys below 2048 bits
 
 # Where Linux distributions keep their CA bundle, tried when OpenSSL's compiled-in default paths hold nothing
@@ -149,7 +153,7 @@ _KEYLOG_CB = L.KEYLOG_CB(_keylog)
 class _NativeContext(Owned):
     """One SSL_CTX and what we need to remember about it (the ALPN list, verification mode, SNI names)."""
 
-    __slots__ = ("verify_mode", "alpn", "names", "configuration")
+    __slots__ = ("verify_mode", "alpn", "names", "configuration", "security_level")
 
 
 def _version_bounds(configuration):
@@ -223,6 +227,8 @@ def _apply_ciphers(ctx, suites, server, low):
     legacy = _ORDER.index(low) < _ORDER.index(TLSVersion.TLSv1_2)
     if suites is None:
         default = LEGACY_CIPHERS if legacy else (SERVER_CIPHERS if server else CLIENT_CIPHERS)
+        if legacy and not HAS_SECURITY_LEVEL:
+            default = b"DEFAULT"  # 1.0.2 knows no @SECLEVEL (and has no levels to lower)
         if not lib.SSL_CTX_set_cipher_list(ctx, default):
             raise_ssl_error("the default cipher list was refused", ConfigurationError)
         return
@@ -277,9 +283,15 @@ def _add_cert(store, x509):
         raise ConfigurationError("a trust store certificate was refused: %s" % exc)
 
 
-def _use_chain(ctx, chain):
-    """Install a SigningChain (leaf, key, intermediates) on an SSL_CTX."""
+def _use_chain(ctx, chain, level):
+    """Install a SigningChain (leaf, key, intermediates) on an SSL_CTX, refusing what security *level* refuses."""
     leaf, key = chain.leaf
+    for number, cert in enumerate([leaf] + list(chain.chain)):
+        code = weak_certificate(cert.to_der(), level, number == 0)
+        if code:  # what 1.1.0-3.4 refuse at load; 1.0.2 cannot, 3.5 no longer does for SHA-1 signatures
+            message = lib.X509_verify_cert_error_string(code).decode("ascii", "replace")
+            raise ConfigurationError("the certificate %s was refused: %s (security level %d)"
+                                     % (cert.subject, message, level), native_code=code, native_message=message)
     x509 = x509_from_der(leaf.to_der())
     try:
         lib.SSL_CTX_use_certificate(ctx, x509)
@@ -376,13 +388,17 @@ def _configure(native, configuration, server, chain):
     lib.SSL_CTX_ctrl(ctx, L.SSL_CTRL_MODE, L.SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | L.SSL_MODE_RELEASE_BUFFERS, None)
     suites = _suite_names(configuration)  # a suite this libssl lacks fails before any version is looked at
     low, _high = _apply_versions(ctx, configuration)
+    native.security_level = (lib.SSL_CTX_get_security_level(ctx) if HAS_SECURITY_LEVEL else
+                             0 if _ORDER.index(low) < _ORDER.index(TLSVersion.TLSv1_2) else MIN_SECURITY_LEVEL)
     _apply_ciphers(ctx, suites, server, low)
-    if lib.SSL_CTX_ctrl(ctx, L.SSL_CTRL_SET_GROUPS_LIST, 0, GROUPS) != 1:
-        lib.ERR_clear_error()  # an older libssl without X25519: keep its defaults
+    for groups in GROUPS_CHOICES:
+        if lib.SSL_CTX_ctrl(ctx, L.SSL_CTRL_SET_GROUPS_LIST, 0, groups) == 1:
+            break
+        lib.ERR_clear_error()  # not known to this libssl (1.0.2 has no X25519): the next list
     if VERSION < 0x10100000:  # pragma: no cover
         lib.SSL_CTX_ctrl(ctx, L.SSL_CTRL_SET_ECDH_AUTO, 1, None)
     if chain is not None:
-        _use_chain(ctx, chain)
+        _use_chain(ctx, chain, native.security_level)
         native.names = chain_names(chain)
     param = lib.SSL_CTX_get0_param(ctx)
     flags = L.X509_V_FLAG_X509_STRICT | L.X509_V_FLAG_PARTIAL_CHAIN
@@ -541,7 +557,7 @@ def _alpn_select(ssl, out, outlen, client, client_len, arg):
 
 
 def _verify(preverify_ok, store_ctx):
-    if preverify_ok:  # every certificate of every verified handshake: nothing to record, return at once
+    if preverify_ok and VERSION >= 0x10100000:  # every certificate of every verified handshake: return at once
         return preverify_ok
     from ._buffer import on_verify
     return on_verify(preverify_ok, store_ctx)

@@ -77,6 +77,7 @@ SSL_CTRL_SET_GROUPS_LIST = 92  # called SSL_CTRL_SET_CURVES_LIST in 1.0.2, same 
 SSL_CTRL_SET_ECDH_AUTO = 94  # 1.0.2 only; automatic in 1.1.0+
 SSL_CTRL_SET_MIN_PROTO_VERSION = 123  # 1.1.0+
 SSL_CTRL_SET_MAX_PROTO_VERSION = 124  # 1.1.0+
+SSL_CTRL_GET_NEGOTIATED_GROUP = 134  # 3.0+: SSL_get_negotiated_group(s) is SSL_ctrl(s, 134, 0, NULL), a NID
 
 TLSEXT_NAMETYPE_host_name = 0
 SSL_TLSEXT_ERR_OK = 0
@@ -101,6 +102,7 @@ X509_CHECK_FLAG_NEVER_CHECK_SUBJECT = 0x20
 ERR_LIB_SSL = 20
 SSL_R_UNEXPECTED_EOF_WHILE_READING = 294  # 3.0+: a TCP close without close_notify
 SSL_R_WRONG_VERSION_NUMBER = 267
+SSL_R_UNKNOWN_PROTOCOL = 252  # 1.0.2's ssl23_get_client_hello: not TLS at all, or no version this server accepts
 
 # X509_V_ERR_* values that are the same from 1.0.2 to 3.x (x509_vfy.h). Codes above 23 moved between releases
 # (3.0 renumbered X509_V_ERR_INVALID_CA from 24 to 79), so the reason mapping uses only stable codes plus the
@@ -177,6 +179,8 @@ CRYPTO_REQUIRED = [
     ("X509_verify_cert_error_string", c_char_p, [c_long], None, ""),
     ("X509_STORE_CTX_get_current_cert", _P, [_P], None, "borrowed; NULL when no certificate is at fault"),
     ("X509_STORE_CTX_get_ex_data", _P, [_P, c_int], None, ""),
+    ("X509_STORE_CTX_set_error", None, [_P, c_int], None, "1.0.2's own policy checks (_verify.policy_error)"),
+    ("X509_STORE_CTX_get_error_depth", c_int, [_P], None, "0: the peer's own certificate"),
     # pem.h / evp.h: with cb NULL, u is the NUL-terminated passphrase (we always pass one, never NULL, so
     # OpenSSL never prompts on the terminal).
     ("PEM_read_bio_PrivateKey", _P, [_P, _PP, c_void_p, c_char_p], "ptr", ""),
@@ -189,6 +193,8 @@ CRYPTO_REQUIRED = [
     ("PKCS12_parse", c_int, [_P, c_char_p, _PP, _PP, _PP], None, "0: see the error queue (caller words it)"),
     # unencrypted PKCS#8 PEM (enc NULL): how a key read from PKCS#12 becomes a PrivateKey
     ("PEM_write_bio_PKCS8PrivateKey", c_int, [_P, _P, _P, c_char_p, c_int, c_void_p, c_void_p], "one", ""),
+    # objects.h
+    ("OBJ_nid2sn", c_char_p, [c_int], None, "NULL for an unknown NID"),
 ]
 
 CRYPTO_OPTIONAL = [
@@ -214,6 +220,16 @@ CRYPTO_STACK_102 = [
     ("sk_num", c_int, [_P], None, "before 1.1.0"),
     ("sk_value", _P, [_P, c_int], None, "before 1.1.0"),
     ("sk_free", None, [_P], None, "before 1.1.0"),
+]
+
+# Before 1.1.0 libcrypto is thread-safe only with a locking callback (crypto.h). 1.1.0+ keep the names as no-op
+# macros, so these are bound for 1.0.2 only. The thread id defaults to the address of errno: per thread on glibc.
+CRYPTO_LOCK = 1
+LOCKING_CB = CFUNCTYPE(None, c_int, c_int, c_char_p, c_int)  # void (*)(int mode, int n, const char *file, int line)
+CRYPTO_LOCKING_102 = [
+    ("CRYPTO_num_locks", c_int, [], None, "before 1.1.0"),
+    ("CRYPTO_get_locking_callback", c_void_p, [], None, "before 1.1.0; NULL when none is installed"),
+    ("CRYPTO_set_locking_callback", None, [LOCKING_CB], None, "before 1.1.0"),
 ]
 
 # --- libssl prototypes (ssl.h)
@@ -288,6 +304,7 @@ SSL_OPTIONAL = [
     ("SSL_CTX_set_security_level", None, [_P, c_int], None, "1.1.0+"),
     ("SSL_CTX_get_security_level", c_int, [_P], None, "1.1.0+"),
     ("SSL_CTX_set_options", c_uint64, [_P, c_uint64], None, "a function from 1.1.0; uint64_t from 3.0"),
+    ("SSL_get0_group_name", c_char_p, [_P], None, "3.2+: the negotiated key-exchange group; NULL when none"),
     ("OPENSSL_init_ssl", c_int, [c_uint64, c_void_p], "one", "1.1.0+"),
     ("SSL_library_init", c_int, [], None, "before 1.1.0"),
     ("SSL_load_error_strings", None, [], None, "before 1.1.0"),

@@ -8,6 +8,7 @@ for the macros of ssl.h that are really ``SSL_CTX_ctrl`` calls.
 from __future__ import absolute_import, division, print_function, unicode_literals
 
 import ctypes
+import threading
 from ctypes import byref, c_char_p, c_void_p
 
 from .._errors import TLSError
@@ -15,7 +16,7 @@ from .._state import Closeable
 from . import _libssl as L
 
 __all__ = ["lib", "VERSION", "VERSION_TEXT", "LIBRARY_PATH", "drain_errors", "raise_ssl_error", "Owned",
-           "x509_from_der", "x509_to_der", "stack_items"]
+           "x509_from_der", "x509_to_der", "stack_items", "negotiated_group", "HAS_GROUP_NAME"]
 
 
 def drain_errors():
@@ -132,6 +133,23 @@ HAS_TLS1_3 = VERSION >= 0x10101000 and lib.SSL_CTX_set_ciphersuites is not None
 HAS_KEYLOG = lib.SSL_CTX_set_keylog_callback is not None
 HAS_MIN_MAX = VERSION >= 0x10100000
 HAS_SECURITY_LEVEL = lib.SSL_CTX_set_security_level is not None
+# The negotiated key-exchange group can be asked by name from 3.2 (SSL_get0_group_name: also the hybrid ML-KEM
+# groups, which have no NID), and as a NID from 3.0 (SSL_get_negotiated_group). 1.0.2-1.1.1 cannot tell.
+HAS_GROUP_NAME = lib.SSL_get0_group_name is not None or VERSION >= 0x30000000
+
+
+def negotiated_group(ssl):
+    """The key-exchange group an established ``SSL*`` negotiated (``"X25519MLKEM768"``), or None when the
+    library cannot tell (before 3.0) or none was used."""
+    if lib.SSL_get0_group_name is not None:
+        name = lib.SSL_get0_group_name(ssl)
+        return name.decode("ascii", "replace") if name else None
+    if VERSION < 0x30000000:
+        return None
+    nid = lib.SSL_ctrl(ssl, L.SSL_CTRL_GET_NEGOTIATED_GROUP, 0, None)
+    name = lib.OBJ_nid2sn(nid) if nid > 0 else None  # TLSEXT_nid_unknown groups have the 0x1000000 bit: no name
+    lib.ERR_clear_error()
+    return name.decode("ascii", "replace") if name else None
 
 if VERSION >= 0x10100000:
     if lib.OPENSSL_init_ssl is not None:
@@ -145,6 +163,22 @@ else:  # pragma: no cover - 1.0.2 needs explicit initialisation and, for threads
         import ssl as _stdlib_ssl  # noqa: F401
     except ImportError:
         pass
+    for _row in L.CRYPTO_LOCKING_102:
+        _bind_row(lib, _crypto_dll, _row[0], _row[0], _row[1], _row[2], _row[3])
+    if not lib.CRYPTO_get_locking_callback():
+        # Nobody did (the stdlib links another libssl, or none): without locks, threads crash libcrypto (seen
+        # with 1.0.2r from a wheel while the stdlib uses 3.0). A blocking acquire releases the GIL, so a thread
+        # waiting here never stops the holder from reaching its unlock.
+        _LOCKS = [threading.Lock() for _ in range(lib.CRYPTO_num_locks())]
+
+        def _locking(mode, n, _file, _line):
+            if mode & L.CRYPTO_LOCK:
+                _LOCKS[n].acquire()
+            else:
+                _LOCKS[n].release()
+
+        _LOCKING_CB = L.LOCKING_CB(_locking)  # a module global: libcrypto calls it for the life of the process
+        lib.CRYPTO_set_locking_callback(_LOCKING_CB)
 
 
 # --- Macros of ssl.h/bio.h that are SSL_CTX_ctrl/SSL_ctrl/BIO_ctrl calls.

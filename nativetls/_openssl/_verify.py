@@ -10,7 +10,7 @@ from .._errors import CertificateVerificationError, verification_message
 from . import _libssl as L
 from ._lowlevel import VERSION, lib
 
-__all__ = ["verification_error", "reason_for"]
+__all__ = ["verification_error", "reason_for", "weak_certificate", "policy_error"]
 
 _REASONS = {
     L.X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT: "untrusted_root",
@@ -73,9 +73,24 @@ def _validity_detail(chain_der, reason):
     return None
 
 
+def _lone_self_signed(chain_der):
+    """The peer sent one certificate, and it is self-signed."""
+    if not chain_der or len(chain_der) != 1:
+        return False
+    try:
+        return _x509.Certificate.load(chain_der[0]).self_signed in ("yes", "maybe")
+    except Exception:
+        return False
+
+
 def verification_error(code, host, chain_der, peer="server"):
     """Build the CertificateVerificationError for verify result *code* (chain_der: the peer's chain, DER)."""
     reason = reason_for(code)
+    if VERSION < 0x10100000 and code == L.X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY and \
+            _lone_self_signed(chain_der):
+        # 1.0.2 with X509_V_FLAG_PARTIAL_CHAIN looks the leaf up in the store before it checks for a self-signed
+        # leaf, and reports 20 where 1.1.0+ reports DEPTH_ZERO_SELF_SIGNED_CERT: the same verdict, made plain.
+        code, reason = L.X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT, "self_signed"
     native = _code_name(code)
     detail = _validity_detail(chain_der, reason) if reason in _EXPIRY_REASONS else None
     text = "%s: %s" % (native, detail) if detail else native
@@ -83,3 +98,59 @@ def verification_error(code, host, chain_der, peer="server"):
     if host is None and peer == "client":
         message += " (client certificate)"
     return CertificateVerificationError(message, host=host, reason=reason, native_code=code, native_message=native)
+
+
+# --- what libssl checks itself from 1.1.0 (security levels, NEVER_CHECK_SUBJECT), checked here for 1.0.2 ---------
+_WEAK_HASHES = frozenset(["md2", "md4", "md5", "sha1"])
+
+
+def weak_certificate(der, level, leaf):
+    """The ``X509_V_ERR_*`` code security *level* (2: 112-bit) gives certificate *der*, or 0 when it passes.
+
+    OpenSSL 1.1.0+ does this itself; 1.0.2 has no security levels, and 3.5 no longer refuses a SHA-1-signed
+    certificate when a server loads it. A self-signed certificate's own signature is not judged (nor is it by
+    OpenSSL): it is a trust anchor, or refused anyway.
+    """
+    if level < 1:
+        return 0
+    try:
+        cert = _x509.Certificate.load(der)
+        key = cert.public_key
+        if level >= 2 and ((key.algorithm in ("rsa", "dsa") and key.bit_size < 2048) or
+                           (key.algorithm == "ec" and key.bit_size < 224)):
+            return L.X509_V_ERR_EE_KEY_TOO_SMALL if leaf else L.X509_V_ERR_CA_KEY_TOO_SMALL
+        if cert.self_signed == "no" and cert.hash_algo in _WEAK_HASHES:
+            return L.X509_V_ERR_CA_MD_TOO_WEAK
+    except Exception:  # unparseable here: libssl's own verdict stands
+        return 0
+    return 0
+
+
+def _no_dns_name(der):
+    try:
+        names = _x509.Certificate.load(der).subject_alt_name_value
+    except Exception:
+        return False
+    return not any(name.name == "dns_name" for name in (names or ()))
+
+
+def policy_error(store_ctx, level, host):
+    """For OpenSSL 1.0.2's verify callback: the error its security level and hostname flags would have found on
+    the certificate being checked (0: none). 1.1.0+ check both themselves."""
+    from ._lowlevel import x509_to_der
+    cert = lib.X509_STORE_CTX_get_current_cert(store_ctx)
+    if not cert:
+        return 0
+    der = x509_to_der(cert)
+    depth = lib.X509_STORE_CTX_get_error_depth(store_ctx)
+    code = weak_certificate(der, level, depth == 0)
+    if code:
+        return code
+    # X509_CHECK_FLAG_NEVER_CHECK_SUBJECT is 1.1.0+: 1.0.2 falls back on the CN when there is no DNS name.
+    if depth == 0 and host and not _is_ip(host) and _no_dns_name(der):
+        return L.X509_V_ERR_HOSTNAME_MISMATCH
+    return 0
+
+
+def _is_ip(host):
+    return ":" in host or host.replace(".", "").isdigit()

@@ -29,8 +29,7 @@ import tempfile
 import nativetls
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-REPO_ROOT = os.path.dirname(os.path.dirname(HERE))
-CORPUS = os.path.join(REPO_ROOT, os.pardir, "shared", "data", "limbo.json")
+CORPUS = os.path.join(HERE, "data", "limbo.json")  # with its licence, limbo.LICENSE (data/README.md)
 EXCEPTIONS = os.path.join(HERE, "limbo_exceptions.json")
 
 # The server may use any key and protocol the case needs; the clients are the ones under test.

@@ -8,7 +8,7 @@ For every case with a peer key (``_limbo.py`` says how one case is staged), nati
    including the X509_V_ERR code: any difference is a nativetls bug.
 
 Cases are run in subprocesses, one per distinct validation time, under libfaketime (``faketime -f`` with a frozen
-clock) when the case gives a time. The corpus is ``../shared/data/limbo.json`` next to the repository (override:
+clock) when the case gives a time. The corpus is ``tests/lab/data/limbo.json`` (Apache-2.0, see ``data/README.md``; override:
 ``NATIVETLS_LIMBO``); without it the tests skip, and fail under CI.
 """
 from __future__ import absolute_import, division, print_function
@@ -137,6 +137,6 @@ def test_corpus_coverage():
     _require_corpus()
     keyless = [c["id"] for c in CASES if not _limbo.runnable(c)]
     assert len(RUNNABLE) + len(keyless) == len(CASES)
-    # The corpus as documented in ../shared/data/README.md: 208 cases, 189 with a peer key. A new corpus is welcome,
+    # The corpus as documented in tests/lab/data/README.md: 208 cases, 189 with a peer key. A new corpus is welcome,
     # but someone must look at what it no longer covers.
     assert len(RUNNABLE) >= 180, "only %d of %d cases have a peer key" % (len(RUNNABLE), len(CASES))
