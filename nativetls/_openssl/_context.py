@@ -363,7 +363,10 @@ def _configure(native, configuration, server, chain):
     if server:
         options |= L.SSL_OP_CIPHER_SERVER_PREFERENCE
     ctx_set_options(ctx, options)
-    lib.SSL_CTX_ctrl(ctx, L.SSL_CTRL_MODE, L.SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | L.SSL_MODE_RELEASE_BUFFERS, None)
+    # AUTO_RETRY (the default from 1.1.1 on): SSL_read goes past non-application records while it has bytes, so
+    # WANT_READ always means "rbio holds no complete record", which the buffer's want-read shortcut relies on.
+    lib.SSL_CTX_ctrl(ctx, L.SSL_CTRL_MODE, L.SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | L.SSL_MODE_RELEASE_BUFFERS |
+                     L.SSL_MODE_AUTO_RETRY, None)
     low, _high = _apply_versions(ctx, configuration)
     _apply_ciphers(ctx, configuration, server, low)
     if lib.SSL_CTX_ctrl(ctx, L.SSL_CTRL_SET_GROUPS_LIST, 0, GROUPS) != 1:
