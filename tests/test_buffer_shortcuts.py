@@ -164,6 +164,28 @@ def test_small_flushes_leave_the_rest(pki):
     assert b"".join(_read_until_want(client)) == b"q" * 3000
 
 
+def test_tls13_tickets_arriving_after_the_client_wanted_to_read(pki):
+    client = client_context(pki).wrap_buffers("localhost")
+    server = server_context(pki).wrap_buffers()
+    with pytest.raises(nativetls.WantReadError):
+        client.do_handshake()
+    _flush(client, server)  # ClientHello
+    with pytest.raises(nativetls.WantReadError):
+        server.do_handshake()
+    _flush(server, client)  # ServerHello ... Finished
+    client.do_handshake()  # done: its Finished is pending, the tickets not made yet
+    assert client.session is None  # TLS 1.3: nothing to resume before a ticket
+    _want(client)
+    _want(client)
+    _flush(client, server)
+    server.do_handshake()
+    assert server.outgoing_bytes_buffered() > 0  # the tickets
+    _flush(server, client)
+    _want(client)
+    assert client.incoming_bytes_buffered() == 0
+    assert client.session is not None
+
+
 @pytest.mark.skipif(sys.version_info[0] < 3, reason="the stdlib ssl peer needs MemoryBIO (Python 3)")
 def test_stdlib_peer_data_and_close_notify_in_one_flight(pki):
     import ssl
@@ -191,7 +213,7 @@ def _native(name, *argtypes):
     try:
         func = _ssl_dll._FuncPtr((name, _ssl_dll))
     except AttributeError:
-        pytest.skip("libssl has no %s" % name)
+        pytest.skip("libssl has no %s (SSL_new_session_ticket: 3.0+, SSL_key_update: 1.1.1+)" % name)
     func.restype, func.argtypes = ctypes.c_int, list(argtypes)
     return func
 
