@@ -201,7 +201,8 @@ _RECORD_SIZE_ARG = _pointer_arg(_RECORD)  # _new_record's Py_ssize_t argument, p
 
 _OPEN, _CLOSED = State.OPEN, State.CLOSED
 
-# Live SSL objects -> their buffer (weakly), for the native callbacks, which only receive the SSL pointer.
+# Live SSL objects -> their buffer (weakly), for the native callbacks, which only receive the SSL pointer. Only
+# buffers whose SSL_CTX has such a callback (``_NativeContext.callbacks``) are registered.
 _live = {}
 
 
@@ -267,7 +268,8 @@ class OpenSSLBuffer(StateKeeping, TLSBuffer):
                 finally:
                     if copy:
                         lib.SSL_SESSION_free(copy)
-        _live[ssl] = weakref.ref(self, lambda _ref, key=ssl: _live.pop(key, None))
+        if native.callbacks:  # only the native callbacks look buffers up (a weakref and a closure less otherwise)
+            _live[ssl] = weakref.ref(self, lambda _ref, key=ssl: _live.pop(key, None))
 
     # --- handshake ---------------------------------------------------------------------------------------
     def do_handshake(self):
@@ -279,8 +281,10 @@ class OpenSSLBuffer(StateKeeping, TLSBuffer):
         self._want_read = self._ended = self._drained = False
         result = _SSL_do_handshake(self._c_ssl)
         if result == 1:
-            self._move("handshake_done")
+            self._state = _OPEN  # TRANSITIONS[HANDSHAKING, "handshake_done"]
             return
+        if _SSL_get_error(self._c_ssl, result) == _WANT_READ_CODE and self._callback_error is None:
+            raise WantReadError("the handshake needs more data from the peer")
         error, errors = _get_error(self._ssl_ptr, result, _WANT)
         if error == L.SSL_ERROR_WANT_READ and self._callback_error is None:
             raise WantReadError("the handshake needs more data from the peer")
