@@ -27,7 +27,9 @@ def test_benchmark_smoke_mode_runs_every_row():
     out = _smoke(RUN)
     assert "SMOKE" in out
     for label in ("full handshake TLS 1.3 ECDSA", "resumed handshake TLS 1.2", "in-memory bulk, 64 KiB",
-                  "socket latency", "socket latency, no close_notify", "memory per idle connection"):
+                  "socket latency", "socket latency, no close_notify", "memory per idle connection",
+                  "write+flush+read-until-want, 1 KiB", "write+flush+read-until-want, 64 KiB",
+                  "read() raising want-read", "process_outgoing() with nothing"):
         assert label in out
 
 
