@@ -11,6 +11,7 @@ import pytest
 BENCHMARKS = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "benchmarks")
 RUN = os.path.join(BENCHMARKS, "run.py")
 FLOOR = os.path.join(BENCHMARKS, "floor.py")
+FLOOR_HANDSHAKE = os.path.join(BENCHMARKS, "floor_handshake.py")
 
 
 def _smoke(script):
@@ -38,4 +39,14 @@ def test_benchmark_smoke_mode_runs_every_row():
 def test_floor_smoke_mode_runs():
     out = _smoke(FLOOR)
     for label in ("ssl", "nativetls", "bare ctypes", "bare, GIL held", "bare methods"):
+        assert label in out
+
+
+@pytest.mark.skipif(not os.path.exists(FLOOR_HANDSHAKE), reason="no benchmarks/ beside tests/ (an installed test tree)")
+@pytest.mark.skipif(sys.version_info[0] < 3, reason="floor_handshake.py compares with the stdlib's MemoryBIO (Python 3)")
+def test_handshake_floor_smoke_mode_runs():
+    out = _smoke(FLOOR_HANDSHAKE)
+    if "measures the OpenSSL backend" in out:
+        return
+    for label in ("ecdsa-1.3", "rsa-1.2", "ssl", "nativetls", "bare ctypes", "bare methods"):
         assert label in out
