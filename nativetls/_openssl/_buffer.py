@@ -45,7 +45,8 @@ complete record and nothing is buffered inside libssl, and only new bytes (or th
 that. For the same reason a ``read()`` that used up its record (``SSL_read`` returns at most one record's
 plaintext: less than asked for, or a full 16 KiB record; ``_ended``) leaves libssl holding nothing, so the next
 ``read()`` asks only ``BIO_ctrl_pending(rbio)`` and, if it is 0, raises WantReadError without ``SSL_read`` and
-``SSL_get_error`` (the last read of every read-until-want loop). And
+``SSL_get_error`` (the last read of every read-until-want loop); ``process_incoming`` clears ``_ended``, so a
+read right after new bytes asks nothing extra. And
 ``process_outgoing()``/``outgoing_bytes_buffered()`` answer "nothing" once ``wbio`` was emptied while no
 ``SSL_*`` call has run since (``_drained``): output is only ever made by ``SSL_do_handshake``, ``SSL_read`` (TLS
 1.3 key update replies, post-handshake authentication, the close_notify reply, alerts), ``SSL_write`` and
@@ -326,8 +327,14 @@ class OpenSSLBuffer(StateKeeping, TLSBuffer):
             amt = _DEFAULT_READ
         elif amt == 0:
             return b""
-        if self._want_read or self._ended and self._nothing_arrived():  # see the theory of operation
+        if self._want_read:  # nothing arrived since the last WantReadError (theory of operation)
             raise WantReadError("no application data yet")
+        if self._ended:  # the last read used up its record and nothing was fed since: is rbio empty?
+            self._ended = False
+            # Direct I/O: the socket is not ours to ask; after the end of file an empty rbio means "ended".
+            if self._c_rbio is not None and not self._eof and not _BIO_pending(self._c_rbio):
+                self._want_read = True
+                raise WantReadError("no application data yet")
         self._drained = False  # SSL_read may answer post-handshake messages (key update, close_notify)
         if self._big_in and amt >= _RECORD:
             # The last read filled a record: read this one straight into the bytes returned (one copy, not two);
@@ -352,16 +359,6 @@ class OpenSSLBuffer(StateKeeping, TLSBuffer):
                 return area[:count]
         self._read_failed(count)
         return b""
-
-    def _nothing_arrived(self):
-        """After a read that used up its record: whether ``rbio`` is empty, so that SSL_read can only answer
-        WANT_READ (read-ahead is off: libssl holds nothing past the record it returned). Sets ``_want_read``."""
-        self._ended = False
-        # Direct I/O: the socket is not ours to ask; after the end of file an empty rbio means "ended", not "wait".
-        if self._c_rbio is None or self._eof or _BIO_pending(self._c_rbio):
-            return False
-        self._want_read = True
-        return True
 
     def _keep_buffers(self):
         """This connection moves full records: stop freeing libssl's record buffers after each record.
@@ -394,8 +391,13 @@ class OpenSSLBuffer(StateKeeping, TLSBuffer):
         size = len(buffer) if amt is None or amt < 0 else min(amt, len(buffer))
         if size == 0:
             return 0
-        if self._want_read or self._ended and self._nothing_arrived():
+        if self._want_read:
             raise WantReadError("no application data yet")
+        if self._ended:  # as in read()
+            self._ended = False
+            if self._c_rbio is not None and not self._eof and not _BIO_pending(self._c_rbio):
+                self._want_read = True
+                raise WantReadError("no application data yet")
         self._drained = False
         try:
             target = (ctypes.c_char * size).from_buffer(buffer)
@@ -507,7 +509,7 @@ class OpenSSLBuffer(StateKeeping, TLSBuffer):
     def process_incoming(self, data):
         if data and type(data) is bytes and not self._eof and self._state is not _CLOSED:
             _BIO_write(self._c_rbio, data, len(data))
-            self._want_read = False
+            self._want_read = self._ended = False  # new bytes: read() must ask libssl
             return
         if self._state is _CLOSED:
             raise TLSError("this TLSBuffer has been closed")
