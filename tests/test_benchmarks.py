@@ -43,7 +43,7 @@ def test_floor_smoke_mode_runs():
 
 
 @pytest.mark.skipif(not os.path.exists(FLOOR_HANDSHAKE), reason="no benchmarks/ beside tests/ (an installed test tree)")
-@pytest.mark.skipif(sys.version_info[0] < 3, reason="floor_handshake.py compares with the stdlib's MemoryBIO (Python 3)")
+@pytest.mark.skipif(sys.version_info[0] < 3, reason="floor_handshake.py compares with the stdlib's MemoryBIO (py3)")
 def test_handshake_floor_smoke_mode_runs():
     out = _smoke(FLOOR_HANDSHAKE)
     if "measures the OpenSSL backend" in out:

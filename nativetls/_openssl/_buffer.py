@@ -202,8 +202,9 @@ _RECORD_SIZE_ARG = _pointer_arg(_RECORD)  # _new_record's Py_ssize_t argument, p
 
 _OPEN, _CLOSED = State.OPEN, State.CLOSED
 
-# Live SSL objects -> their buffer (weakly), for the native callbacks, which only receive the SSL pointer. Only
-# buffers whose SSL_CTX has such a callback (``_NativeContext.callbacks``) are registered.
+# Live SSL objects -> their buffer (weakly), for the native callbacks, which only receive the SSL pointer. (Making
+# the entry only for SSL_CTX objects with a callback saved nothing measurable per handshake and, oddly, grew the
+# memory row by 2.2 KiB per idle pair: 46.0 -> 48.2; issue 17, docs/performance.md.)
 _live = {}
 
 
@@ -269,8 +270,7 @@ class OpenSSLBuffer(StateKeeping, TLSBuffer):
                 finally:
                     if copy:
                         lib.SSL_SESSION_free(copy)
-        if native.callbacks:  # only the native callbacks look buffers up (a weakref and a closure less otherwise)
-            _live[ssl] = weakref.ref(self, lambda _ref, key=ssl: _live.pop(key, None))
+        _live[ssl] = weakref.ref(self, lambda _ref, key=ssl: _live.pop(key, None))
 
     # --- handshake ---------------------------------------------------------------------------------------
     def do_handshake(self):

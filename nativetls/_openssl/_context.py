@@ -149,11 +149,7 @@ _KEYLOG_CB = L.KEYLOG_CB(_keylog)
 class _NativeContext(Owned):
     """One SSL_CTX and what we need to remember about it (the ALPN list, verification mode, SNI names)."""
 
-    __slots__ = ("verify_mode", "alpn", "names", "configuration", "callbacks")
-
-    def __init__(self, *args):
-        super(_NativeContext, self).__init__(*args)
-        self.callbacks = False  # a native callback may look up the buffer of an SSL made from this SSL_CTX
+    __slots__ = ("verify_mode", "alpn", "names", "configuration")
 
 
 def _version_bounds(configuration):
@@ -406,9 +402,7 @@ def _configure(native, configuration, server, chain):
     lib.X509_VERIFY_PARAM_set_purpose(param, purpose)
     lib.X509_VERIFY_PARAM_set_hostflags(param, L.X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS
                                         | L.X509_CHECK_FLAG_NEVER_CHECK_SUBJECT)
-    callback = verify_callback(native.verify_mode, server)
-    lib.SSL_CTX_set_verify(ctx, native.verify_mode, callback)
-    native.callbacks = callback is not None or bool(server and native.alpn)
+    lib.SSL_CTX_set_verify(ctx, native.verify_mode, verify_callback(native.verify_mode, server))
     if server and native.alpn:
         lib.SSL_CTX_set_alpn_select_cb(ctx, _ALPN_CB, None)
     if HAS_KEYLOG and os.environ.get("SSLKEYLOGFILE"):
@@ -480,7 +474,6 @@ class OpenSSLServerContext(ServerContext):
         if self._needs_servername_cb:
             lib.SSL_CTX_callback_ctrl(session_ctx, L.SSL_CTRL_SET_TLSEXT_SERVERNAME_CB,
                                       ctypes.cast(_SERVERNAME_CB, L.GENERIC_CB))
-            self._main.contexts[0].callbacks = True  # every server buffer is made from it
         self._ticket_key_time = 0
         self._rotate_ticket_keys()
 
