@@ -48,9 +48,10 @@ plaintext: less than asked for, or a full 16 KiB record; ``_ended``) leaves libs
 ``SSL_get_error`` (the last read of every read-until-want loop); ``process_incoming`` clears ``_ended``, so a
 read right after new bytes asks nothing extra. And
 ``process_outgoing()``/``outgoing_bytes_buffered()`` answer "nothing" once ``wbio`` was emptied while no
-``SSL_*`` call has run since (``_drained``): output is only ever made by ``SSL_do_handshake``, ``SSL_read`` (TLS
-1.3 key update replies, post-handshake authentication, the close_notify reply, alerts), ``SSL_write`` and
-``SSL_shutdown``, and each of those clears the flag first. Direct I/O never takes the read shortcut: its socket
+``SSL_*`` call has run since (``_drained``): output is only ever made by ``SSL_do_handshake``, ``SSL_read``
+(alerts, answers to post-handshake messages), ``SSL_write`` (which also carries the reply to a TLS 1.3 key update
+request: libssl 1.1.1 and 3.0 send it with the next write) and ``SSL_shutdown`` (close_notify, also in reply to
+the peer's), and each of those clears the flag first. Direct I/O never takes the read shortcut: its socket
 changes without ``process_incoming``.
 
 Copies: ``read()`` and ``process_outgoing()`` fill a per-thread scratch buffer and copy out what was read; once a
