@@ -354,3 +354,47 @@ def test_openssl_s_server_key_update_gets_our_reply(pki, peers):
             assert server.wait_for_output(r"<<< [^\n]*KeyUpdate"), server.output()  # our reply arrived
         finally:
             sock.close()
+
+
+# --- TLSSocket: data the socket receives between two reads that wanted to read ------------------------------
+
+@pytest.mark.parametrize("direct", [True, False], ids=["direct", "sans-io"])
+def test_tlssocket_reads_see_data_arriving_between_want_reads(pki, peers, monkeypatch, direct):
+    """Direct I/O (libssl reads the socket) must never take the read shortcut: its socket changes without
+    process_incoming. The sans-IO path feeds what it receives, which clears it."""
+    import threading
+    from nativetls._socket import TLSSocket
+    if not direct:
+        monkeypatch.setattr(TLSSocket, "direct_io", False)
+    ctx = peers.stdlib_server_context(pki.server)
+    ours, theirs = socket.socketpair()
+    go, errors = threading.Event(), []
+
+    def serve():
+        try:
+            conn = ctx.wrap_socket(theirs, server_side=True)
+            go.wait(10)
+            conn.sendall(b"late")
+            conn.recv(1)  # until the client closes
+            conn.close()
+        except Exception as exc:  # reported by the test
+            errors.append(exc)
+
+    thread = threading.Thread(target=serve)
+    thread.daemon = True
+    thread.start()
+    tls = client_context(pki).wrap_socket(ours, "localhost")
+    try:
+        if direct and OPENSSL and getattr(TLSSocket, "direct_io", False):
+            assert type(tls.buffer).__name__ == "DirectOpenSSLBuffer"  # the path this case is about
+        tls.settimeout(0.0)
+        for _ in range(3):
+            with pytest.raises(nativetls.WantReadError):
+                tls.recv(10)
+        go.set()
+        tls.settimeout(10)
+        assert tls.recv(10) == b"late"
+    finally:
+        tls.close()
+        thread.join(10)
+    assert not errors
