@@ -9,6 +9,11 @@ an adapter's call overhead would be added to every implementation alike and push
   joined by an in-memory wire); the client verifies the server's chain (and, where the API allows, its name).
 * ``bulk(count, size)``: on one established TLS 1.3 pair, count times: write ``size`` bytes, move the records
   to the peer, read them all back (``read(65536)`` until they are in).
+* ``loop(count, size)``: on one established TLS 1.3 pair, count times what event loops and ``wrap_bio`` users do:
+  write ``size`` bytes, flush (take the outgoing bytes until there are none, feeding them to the peer), then read
+  on the peer until it says "want read" (``read(65536)``).
+* ``failing_reads(n)`` / ``empty_flushes(n)``: n times, on an established pair with nothing in flight, a
+  ``read()`` that ends in "want read", and taking the outgoing bytes when there are none.
 * ``socket_latency(n, address)``: n times connect + handshake + 4-byte ping/pong + close, against the peer.
 * ``socket_send(total, address)`` / ``socket_recv(total, address)``: one connection moving ``total`` bytes in 64 KiB
   writes (send) or ``recv(65536)`` calls (recv); the handshake is not timed.
@@ -51,6 +56,50 @@ def _bulk_loop(write, out, feed, read, count, size):
         got = 0
         while got < size:
             got += len(read(READ))
+    return timer() - start
+
+
+def _flush_read_loop(write, out, feed, read, want_read, count, size):
+    """count times: write *size* bytes; ``out()`` until it has nothing (b"" or *want_read*), each piece fed to the
+    peer; then ``read(READ)`` on the peer until it raises *want_read*: the loop of every sans-IO integration."""
+    chunk = b"x" * size
+    start = timer()
+    for _ in range(count):
+        write(chunk)
+        try:
+            data = out()
+            while data:
+                feed(data)
+                data = out()
+        except want_read:
+            pass
+        try:
+            while True:
+                read(READ)
+        except want_read:
+            pass
+    return timer() - start
+
+
+def _failing_read_loop(read, want_read, n):
+    """n times ``read(READ)`` with nothing to read (each raises *want_read*)."""
+    start = timer()
+    for _ in range(n):
+        try:
+            read(READ)
+        except want_read:
+            pass
+    return timer() - start
+
+
+def _empty_flush_loop(out, want_read, n):
+    """n times ``out()`` with nothing to send (b"", or *want_read* for pyOpenSSL's ``bio_read``)."""
+    start = timer()
+    for _ in range(n):
+        try:
+            out()
+        except want_read:
+            pass
     return timer() - start
 
 
@@ -205,6 +254,17 @@ class NativeTLS(_Implementation):
         c, s = self._established()
         return _bulk_loop(c.write, c.process_outgoing, s.process_incoming, s.read, count, size)
 
+    def loop(self, count, size):
+        c, s = self._established()
+        return _flush_read_loop(c.write, c.process_outgoing, s.process_incoming, s.read, self.mod.WantReadError,
+                                count, size)
+
+    def failing_reads(self, n):
+        return _failing_read_loop(self._established()[0].read, self.mod.WantReadError, n)
+
+    def empty_flushes(self, n):
+        return _empty_flush_loop(self._established()[0].process_outgoing, self.mod.WantReadError, n)
+
     def _connected(self, address):
         return self.client["ecdsa", "1.3"].wrap_socket(_connect(address), "localhost")
 
@@ -274,6 +334,16 @@ class Stdlib(_Implementation):
     def bulk(self, count, size):
         c, s, c_out, s_in = self._established()
         return _bulk_loop(c.write, c_out.read, s_in.write, s.read, count, size)
+
+    def loop(self, count, size):
+        c, s, c_out, s_in = self._established()
+        return _flush_read_loop(c.write, c_out.read, s_in.write, s.read, self.ssl.SSLWantReadError, count, size)
+
+    def failing_reads(self, n):
+        return _failing_read_loop(self._established()[0].read, self.ssl.SSLWantReadError, n)
+
+    def empty_flushes(self, n):
+        return _empty_flush_loop(self._established()[2].read, self.ssl.SSLWantReadError, n)
 
     def _connected(self, address):
         return self.client["ecdsa", "1.3"].wrap_socket(_connect(address), server_hostname="localhost")
@@ -386,6 +456,17 @@ class PyOpenSSL(_Implementation):
     def bulk(self, count, size):
         c, s = self._established()  # sendall: send() is partial (16 KiB)
         return _bulk_loop(c.sendall, functools.partial(c.bio_read, NET), s.bio_write, s.recv, count, size)
+
+    def loop(self, count, size):
+        c, s = self._established()  # bio_read raises WantReadError when there is nothing to send
+        return _flush_read_loop(c.sendall, functools.partial(c.bio_read, NET), s.bio_write, s.recv,
+                                self.SSL.WantReadError, count, size)
+
+    def failing_reads(self, n):
+        return _failing_read_loop(self._established()[0].recv, self.SSL.WantReadError, n)
+
+    def empty_flushes(self, n):
+        return _empty_flush_loop(functools.partial(self._established()[0].bio_read, NET), self.SSL.WantReadError, n)
 
     def _connected(self, address):
         conn = self._client(self.client["ecdsa", "1.3"], _connect(address))

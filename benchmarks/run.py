@@ -44,10 +44,10 @@ class Row(object):
 
 
 ROWS = [
-    Row("hs13-ecdsa", "full handshake TLS 1.3 ECDSA P-256", "hs/s", 0.95, op="hs", kind="ecdsa", version="1.3"),
-    Row("hs13-rsa", "full handshake TLS 1.3 RSA-2048", "hs/s", 0.95, op="hs", kind="rsa", version="1.3"),
-    Row("hs12-ecdsa", "full handshake TLS 1.2 ECDSA P-256", "hs/s", 0.95, op="hs", kind="ecdsa", version="1.2"),
-    Row("hs12-rsa", "full handshake TLS 1.2 RSA-2048", "hs/s", 0.95, op="hs", kind="rsa", version="1.2"),
+    Row("hs13-ecdsa", "full handshake TLS 1.3 ECDSA P-256", "hs/s", 1.00, op="hs", kind="ecdsa", version="1.3"),
+    Row("hs13-rsa", "full handshake TLS 1.3 RSA-2048", "hs/s", 1.00, op="hs", kind="rsa", version="1.3"),
+    Row("hs12-ecdsa", "full handshake TLS 1.2 ECDSA P-256", "hs/s", 1.00, op="hs", kind="ecdsa", version="1.2"),
+    Row("hs12-rsa", "full handshake TLS 1.2 RSA-2048", "hs/s", 1.00, op="hs", kind="rsa", version="1.2"),
     Row("resume13", "resumed handshake TLS 1.3 (ECDSA)", "hs/s", 1.30, op="resume", kind="ecdsa", version="1.3"),
     Row("resume12", "resumed handshake TLS 1.2 (ECDSA)", "hs/s", 2.0, op="resume", kind="ecdsa", version="1.2"),
     Row("bulk1k", "in-memory bulk, 1 KiB writes", "MB/s", 0.75, op="bulk", size=1 * KIB),
@@ -58,6 +58,13 @@ ROWS = [
     Row("sock-send", "socket throughput, 64 KiB sends", "MB/s", 1.00, socket=True, op="send"),
     Row("sock-recv", "socket throughput, recv(65536)", "MB/s", 1.00, socket=True, op="recv"),
     Row("memory", "memory per idle connection pair", "KiB", 1.00, memory=True),
+    # issue 17: the loop sans-IO integrations run (flush until empty, read until want-read), and its two answers
+    # that nothing changed since the last call
+    Row("loop1k", "write+flush+read-until-want, 1 KiB", "MB/s", 1.00, op="loop", size=1 * KIB),
+    Row("loop16k", "write+flush+read-until-want, 16 KiB", "MB/s", 0.95, op="loop", size=16 * KIB),
+    Row("loop64k", "write+flush+read-until-want, 64 KiB", "MB/s", 0.95, op="loop", size=64 * KIB),
+    Row("want-read", "read() raising want-read", "us", 1.00, op="want-read"),
+    Row("flush-empty", "process_outgoing() with nothing", "us", 1.00, op="flush-empty"),
 ]
 BASELINES = ("ssl", "pyopenssl")
 
@@ -74,6 +81,12 @@ def _run_cell(impl, row, n, peer):
     if op == "bulk":
         seconds = impl.bulk(n, p["size"])
         return seconds / (n * p["size"])
+    if op == "loop":
+        return impl.loop(n, p["size"]) / (n * p["size"])
+    if op == "want-read":
+        return impl.failing_reads(n) / n
+    if op == "flush-empty":
+        return impl.empty_flushes(n) / n
     if op == "latency":
         return impl.socket_latency(n, peer.echo, quiet_close=p.get("quiet", False)) / n
     if op == "send":
@@ -114,6 +127,8 @@ def _display(row, per_unit):
         return 1.0 / per_unit / 1e6
     if row.unit == "ms":
         return per_unit * 1e3
+    if row.unit == "us":
+        return per_unit * 1e6
     return per_unit  # KiB
 
 
@@ -195,6 +210,8 @@ def _which(name):
 
 SMOKE_SIZES = {"hs": 2, "resume": 2, "bulk": 4, "latency": 2, "send": 4, "recv": 4, "memory": 10}
 MIN_SIZES = {"hs": 5, "resume": 10, "bulk": 16, "latency": 5, "send": 16, "recv": 16}
+SMOKE_SIZES.update({"loop": 4, "want-read": 10, "flush-empty": 10})
+MIN_SIZES.update({"loop": 16, "want-read": 1000, "flush-empty": 1000})
 
 
 def _calibrate(impls, rows, peer, cell_time):
@@ -216,7 +233,7 @@ def _calibrate(impls, rows, peer, cell_time):
 
 def _units(row, n):
     op = row.params["op"]
-    if op == "bulk":
+    if op in ("bulk", "loop"):
         return n * row.params["size"]
     if op in ("send", "recv"):
         return n * 65536
@@ -249,7 +266,7 @@ def summarize(rows, impls, results):
                 for mine, theirs in zip(values, cells[base]):
                     if row.memory:
                         ratios.append(mine / theirs)  # memory: lower is better
-                    elif row.unit == "ms":
+                    elif row.unit in ("ms", "us"):
                         ratios.append(theirs / mine)  # latency: as a speed ratio
                     else:
                         ratios.append(mine / theirs)

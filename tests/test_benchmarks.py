@@ -11,6 +11,7 @@ import pytest
 BENCHMARKS = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "benchmarks")
 RUN = os.path.join(BENCHMARKS, "run.py")
 FLOOR = os.path.join(BENCHMARKS, "floor.py")
+FLOOR_HANDSHAKE = os.path.join(BENCHMARKS, "floor_handshake.py")
 
 
 def _smoke(script):
@@ -28,7 +29,9 @@ def test_benchmark_smoke_mode_runs_every_row():
     out = _smoke(RUN)
     assert "SMOKE" in out
     for label in ("full handshake TLS 1.3 ECDSA", "resumed handshake TLS 1.2", "in-memory bulk, 64 KiB",
-                  "socket latency", "socket latency, no close_notify", "memory per idle connection"):
+                  "socket latency", "socket latency, no close_notify", "memory per idle connection",
+                  "write+flush+read-until-want, 1 KiB", "write+flush+read-until-want, 64 KiB",
+                  "read() raising want-read", "process_outgoing() with nothing"):
         assert label in out
 
 
@@ -50,3 +53,13 @@ def test_benchmark_refuses_an_unknown_row():
     err = err.decode("utf-8", "replace")
     assert proc.returncode == 2, err
     assert "unknown row(s) for --rows: no-such-row" in err and "known rows:" in err, err
+
+
+@pytest.mark.skipif(not os.path.exists(FLOOR_HANDSHAKE), reason="no benchmarks/ beside tests/ (an installed test tree)")
+@pytest.mark.skipif(sys.version_info[0] < 3, reason="floor_handshake.py compares with the stdlib's MemoryBIO (py3)")
+def test_handshake_floor_smoke_mode_runs():
+    out = _smoke(FLOOR_HANDSHAKE)
+    if "measures the OpenSSL backend" in out:
+        return
+    for label in ("ecdsa-1.3", "rsa-1.2", "ssl", "nativetls", "bare ctypes", "bare methods"):
+        assert label in out

@@ -37,6 +37,23 @@ errno is the socket's error (raised as that OSError; the SSL_* calls are bound w
 (1.1.1) or with ``SSL_R_UNEXPECTED_EOF_WHILE_READING`` (3.0) the transport's end of file. Read-ahead stays off:
 libssl takes from the socket only the record it needs, so cleartext after the peer's close_notify stays there.
 
+Answers the buffer already knows (no native call): a ``read()`` after one that raised WantReadError raises it
+again while nothing could have changed libssl's answer (``_want_read``: cleared by ``process_incoming`` of bytes
+or end of file, ``write``, ``shutdown``, a handshake step). That holds because libssl runs with
+``SSL_MODE_AUTO_RETRY``, no read-ahead and no renegotiation: WANT_READ from ``SSL_read`` means ``rbio`` holds no
+complete record and nothing is buffered inside libssl, and only new bytes (or the end of file) in ``rbio`` change
+that. For the same reason a ``read()`` that used up its record (``SSL_read`` returns at most one record's
+plaintext: less than asked for, or a full 16 KiB record; ``_ended``) leaves libssl holding nothing, so the next
+``read()`` asks only ``BIO_ctrl_pending(rbio)`` and, if it is 0, raises WantReadError without ``SSL_read`` and
+``SSL_get_error`` (the last read of every read-until-want loop); ``process_incoming`` clears ``_ended``, so a
+read right after new bytes asks nothing extra. And
+``process_outgoing()``/``outgoing_bytes_buffered()`` answer "nothing" once ``wbio`` was emptied while no
+``SSL_*`` call has run since (``_drained``): output is only ever made by ``SSL_do_handshake``, ``SSL_read``
+(alerts, answers to post-handshake messages), ``SSL_write`` (which also carries the reply to a TLS 1.3 key update
+request: libssl 1.1.1 and 3.0 send it with the next write) and ``SSL_shutdown`` (close_notify, also in reply to
+the peer's), and each of those clears the flag first. Direct I/O never takes the read shortcut: its socket
+changes without ``process_incoming``.
+
 Copies: ``read()`` and ``process_outgoing()`` fill a per-thread scratch buffer and copy out what was read; once a
 connection moves full records (16 KiB plaintext, 8 KiB+ of output), they make the ``bytes`` they return first
 and let libssl fill it (``_new_bytes``), as the stdlib does in C, saving a copy.
@@ -124,6 +141,9 @@ _SSL_read, _SSL_write = _IntCall(("SSL_read", _ssl_dll)), _IntCall(("SSL_write",
 _SSL_do_handshake, _SSL_shutdown = _IntCall(("SSL_do_handshake", _ssl_dll)), _IntCall(("SSL_shutdown", _ssl_dll))
 _BIO_read, _BIO_write = _IntCallGIL(("BIO_read", _crypto_dll)), _IntCallGIL(("BIO_write", _crypto_dll))
 _BIO_pending = _IntCallGIL(("BIO_ctrl_pending", _crypto_dll))  # size_t, but what it counts here is below 2**31
+# SSL_get_error reads the SSL's state and the thread's error queue: no I/O, no callback, so the GIL stays held.
+_SSL_get_error = _IntCallGIL(("SSL_get_error", _ssl_dll))
+_WANT_READ_CODE = L.SSL_ERROR_WANT_READ
 
 
 class _Scratch(threading.local):
@@ -184,7 +204,9 @@ _RECORD_SIZE_ARG = _pointer_arg(_RECORD)  # _new_record's Py_ssize_t argument, p
 
 _OPEN, _CLOSED = State.OPEN, State.CLOSED
 
-# Live SSL objects -> their buffer (weakly), for the native callbacks, which only receive the SSL pointer.
+# Live SSL objects -> their buffer (weakly), for the native callbacks, which only receive the SSL pointer. (Making
+# the entry only for SSL_CTX objects with a callback saved nothing measurable per handshake and, oddly, grew the
+# memory row by 2.2 KiB per idle pair: 46.0 -> 48.2; issue 17, docs/performance.md.)
 _live = {}
 
 
@@ -203,7 +225,7 @@ class OpenSSLBuffer(StateKeeping, TLSBuffer):
     __slots__ = ("_context", "_native", "_ssl_ptr", "_rbio", "_wbio", "_c_ssl", "_c_rbio", "_c_wbio",
                  "_state", "_server", "_host",
                  "_eof", "_failure", "_callback_error", "_rejected", "_unsent_alert", "_big_in", "_big_out", "_kept",
-                 "__weakref__")
+                 "_want_read", "_ended", "_drained", "__weakref__")
 
     def __init__(self, context, native, server_hostname=None, session=None, server=False):
         self._context = context
@@ -217,6 +239,9 @@ class OpenSSLBuffer(StateKeeping, TLSBuffer):
         self._unsent_alert = False  # direct I/O: our close_notify waits for a writable socket
         self._big_in = self._big_out = False  # the last read()/process_outgoing() was large: see there
         self._kept = False  # _keep_buffers() was called
+        self._want_read = False  # read() would raise WantReadError again: nothing has changed since it last did
+        self._ended = False  # the last read() used up its record: if rbio is empty, the next one wants to read
+        self._drained = False  # wbio is empty: no SSL_* call since process_outgoing() took everything
         sni, self._host, is_ip = (None, None, False) if server else normalize_server_hostname(server_hostname)
         if session is not None and not isinstance(session, OpenSSLSession):
             raise TypeError("session must be a TLSSession from an OpenSSL connection")
@@ -256,10 +281,13 @@ class OpenSSLBuffer(StateKeeping, TLSBuffer):
             return
         if self._eof:  # see read()
             lib.ERR_clear_error()
+        self._want_read = self._ended = self._drained = False
         result = _SSL_do_handshake(self._c_ssl)
         if result == 1:
-            self._move("handshake_done")
+            self._state = _OPEN  # TRANSITIONS[HANDSHAKING, "handshake_done"]
             return
+        if _SSL_get_error(self._c_ssl, result) == _WANT_READ_CODE and self._callback_error is None:
+            raise WantReadError("the handshake needs more data from the peer")
         error, errors = _get_error(self._ssl_ptr, result, _WANT)
         if error == L.SSL_ERROR_WANT_READ and self._callback_error is None:
             raise WantReadError("the handshake needs more data from the peer")
@@ -312,15 +340,26 @@ class OpenSSLBuffer(StateKeeping, TLSBuffer):
             amt = _DEFAULT_READ
         elif amt == 0:
             return b""
+        if self._want_read:  # nothing arrived since the last WantReadError (theory of operation)
+            raise WantReadError("no application data yet")
+        if self._ended:  # the last read used up its record and nothing was fed since: is rbio empty?
+            self._ended = False
+            # Direct I/O: the socket is not ours to ask; after the end of file an empty rbio means "ended".
+            if self._c_rbio is not None and not self._eof and not _BIO_pending(self._c_rbio):
+                self._want_read = True
+                raise WantReadError("no application data yet")
+        self._drained = False  # SSL_read may answer post-handshake messages (key update, close_notify)
         if self._big_in and amt >= _RECORD:
             # The last read filled a record: read this one straight into the bytes returned (one copy, not two);
             # a shorter record is sliced out of it (the copy the scratch path makes anyway).
             data = _new_record(None, _RECORD_SIZE_ARG)
             count = _SSL_read(self._c_ssl, data, _RECORD)
             if count == _RECORD:
+                self._ended = True  # no record holds more
                 return data
             if count > 0:
                 self._big_in = False
+                self._ended = True  # less than asked for: the record is used up
                 return data[:count]
         else:
             arg, area = _scratch.area
@@ -329,6 +368,7 @@ class OpenSSLBuffer(StateKeeping, TLSBuffer):
                 if count == _RECORD:
                     self._keep_buffers()
                     self._big_in = _new_bytes is not None
+                self._ended = count < amt or count == _RECORD
                 return area[:count]
         self._read_failed(count)
         return b""
@@ -364,6 +404,14 @@ class OpenSSLBuffer(StateKeeping, TLSBuffer):
         size = len(buffer) if amt is None or amt < 0 else min(amt, len(buffer))
         if size == 0:
             return 0
+        if self._want_read:
+            raise WantReadError("no application data yet")
+        if self._ended:  # as in read()
+            self._ended = False
+            if self._c_rbio is not None and not self._eof and not _BIO_pending(self._c_rbio):
+                self._want_read = True
+                raise WantReadError("no application data yet")
+        self._drained = False
         try:
             target = (ctypes.c_char * size).from_buffer(buffer)
         except TypeError:  # Python 2's memoryview has no old-style buffer: read, then copy
@@ -372,17 +420,22 @@ class OpenSSLBuffer(StateKeeping, TLSBuffer):
             return len(data)
         count = _SSL_read(self._c_ssl, target, size)
         if count > 0:
+            self._ended = count < size or count == _RECORD
             return count
         self._read_failed(count)
         return 0
 
     def _read_failed(self, result):
         """Interpret an SSL_read result <= 0: returns for close_notify, raises otherwise."""
+        if _SSL_get_error(self._c_ssl, result) == _WANT_READ_CODE:  # the usual answer, one cheap call
+            self._want_read = self._c_rbio is not None and not self._eof  # never with direct I/O (see above)
+            raise WantReadError("no application data yet")
         error, errors = _get_error(self._ssl_ptr, result, _WANT_OR_CLOSED)
         if error == L.SSL_ERROR_ZERO_RETURN:
             self._move("received_close")
             return
         if error == L.SSL_ERROR_WANT_READ:
+            self._want_read = self._c_rbio is not None and not self._eof
             raise WantReadError("no application data yet")
         if error == L.SSL_ERROR_WANT_WRITE:
             raise WantWriteError("the outgoing data must be sent first")
@@ -408,6 +461,7 @@ class OpenSSLBuffer(StateKeeping, TLSBuffer):
             return 0
         if size >= _RECORD:
             self._keep_buffers()
+        self._want_read = self._ended = self._drained = False
         written = _SSL_write(self._c_ssl, data, size)
         if written > 0:
             return written
@@ -429,6 +483,7 @@ class OpenSSLBuffer(StateKeeping, TLSBuffer):
             raise TLSError("cannot shut down before the handshake has completed")
         self._check_usable()
         lib.ERR_clear_error()
+        self._want_read = self._ended = self._drained = False
         result = _SSL_shutdown(self._c_ssl)
         if result < 0:
             error = lib.SSL_get_error(self._ssl_ptr, result)
@@ -467,9 +522,11 @@ class OpenSSLBuffer(StateKeeping, TLSBuffer):
     def process_incoming(self, data):
         if data and type(data) is bytes and not self._eof and self._state is not _CLOSED:
             _BIO_write(self._c_rbio, data, len(data))
+            self._want_read = self._ended = False  # new bytes: read() must ask libssl
             return
         if self._state is _CLOSED:
             raise TLSError("this TLSBuffer has been closed")
+        self._want_read = self._ended = False  # the end of file changes what an empty rbio means
         if not data:
             if not self._eof:
                 self._eof = True
@@ -482,7 +539,7 @@ class OpenSSLBuffer(StateKeeping, TLSBuffer):
         lib.BIO_write(self._rbio, data, len(data))
 
     def process_outgoing(self, amt=None):
-        if self._state is _CLOSED:
+        if self._drained or self._state is _CLOSED:  # emptied, and no SSL_* call since (theory of operation)
             return b""
         if amt is not None and amt >= 0:
             return self._outgoing_part(amt)
@@ -492,15 +549,18 @@ class OpenSSLBuffer(StateKeeping, TLSBuffer):
             if size >= _BIG:
                 data = _new_bytes(None, size)
                 _BIO_read(self._c_wbio, data, size)  # a memory BIO gives all it holds
+                self._drained = True
                 return data
             self._big_out = False
         arg, area = _scratch.area
         count = _BIO_read(self._c_wbio, arg, _SCRATCH_SIZE)  # <= 0: nothing buffered
         if count < _BIG:
+            self._drained = True
             return area[:count] if count > 0 else b""
         self._keep_buffers()
         self._big_out = _new_bytes is not None
         if count < _SCRATCH_SIZE:
+            self._drained = True
             return area[:count]
         return area[:count] + self._outgoing_part(-1)  # more than one scratch-full
 
@@ -512,9 +572,11 @@ class OpenSSLBuffer(StateKeeping, TLSBuffer):
             size = _SCRATCH_SIZE if left < 0 or left > _SCRATCH_SIZE else left
             count = _BIO_read(self._c_wbio, arg, size)
             if count <= 0:
+                self._drained = True
                 break
             chunks.append(area[:count])
             if count < size:
+                self._drained = True
                 break
             if left > 0:
                 left -= count
@@ -533,7 +595,9 @@ class OpenSSLBuffer(StateKeeping, TLSBuffer):
         return 0 if self._state is State.CLOSED else int(lib.BIO_ctrl_pending(self._rbio))
 
     def outgoing_bytes_buffered(self):
-        return 0 if self._state is State.CLOSED else int(lib.BIO_ctrl_pending(self._wbio))
+        if self._drained or self._state is State.CLOSED:
+            return 0
+        return int(lib.BIO_ctrl_pending(self._wbio))
 
     # --- what was negotiated -------------------------------------------------------------------------------
     def _established(self):
@@ -662,6 +726,7 @@ class DirectOpenSSLBuffer(OpenSSLBuffer):
         if self._state not in (State.LOCAL_CLOSED, State.BOTH_CLOSED):
             self._check_usable()
         lib.ERR_clear_error()
+        self._want_read = self._ended = self._drained = False
         result = _SSL_shutdown(self._c_ssl)  # a second call only dispatches the pending alert (ssl3_shutdown)
         self._move("sent_close")
         self._unsent_alert = False

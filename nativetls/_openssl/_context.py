@@ -385,7 +385,10 @@ def _configure(native, configuration, server, chain):
     if server:
         options |= L.SSL_OP_CIPHER_SERVER_PREFERENCE
     ctx_set_options(ctx, options)
-    lib.SSL_CTX_ctrl(ctx, L.SSL_CTRL_MODE, L.SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | L.SSL_MODE_RELEASE_BUFFERS, None)
+    # AUTO_RETRY (the default from 1.1.1 on): SSL_read goes past non-application records while it has bytes, so
+    # WANT_READ always means "rbio holds no complete record", which the buffer's want-read shortcut relies on.
+    lib.SSL_CTX_ctrl(ctx, L.SSL_CTRL_MODE, L.SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | L.SSL_MODE_RELEASE_BUFFERS |
+                     L.SSL_MODE_AUTO_RETRY, None)
     suites = _suite_names(configuration)  # a suite this libssl lacks fails before any version is looked at
     low, _high = _apply_versions(ctx, configuration)
     native.security_level = (lib.SSL_CTX_get_security_level(ctx) if HAS_SECURITY_LEVEL else
