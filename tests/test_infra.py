@@ -408,7 +408,8 @@ def test_no_test_runs_a_bare_pyenv_interpreter():
     offenders = []
     for name in code:
         for number, line in enumerate(_text(name).splitlines(), 1):
-            if _BARE_INTERPRETER.search(line):
+            # "interpreter-ok": a line naming an interpreter only to seed a virtualenv the test makes and fills.
+            if _BARE_INTERPRETER.search(line) and "interpreter-ok" not in line:
                 offenders.append("%s:%d: %s" % (name, number, line.strip()))
     assert not offenders, "\n".join(offenders)
 
