@@ -16,7 +16,7 @@ from __future__ import absolute_import, division, print_function, unicode_litera
 from ._compat import raise_from
 from ._errors import TLSError
 
-__all__ = ["State", "TRANSITIONS", "READABLE", "WRITABLE", "next_state", "StateKeeping", "Closeable"]
+__all__ = ["State", "TRANSITIONS", "READABLE", "WRITABLE", "next_state", "StateKeeping", "QueuedTransport", "Closeable"]
 
 
 class State(object):
@@ -72,6 +72,39 @@ class StateKeeping(object):
         if cause is not None:
             raise_from(exc, cause)
         raise exc
+
+
+class QueuedTransport(object):
+    """The network side of a TLSBuffer whose native library reads and writes through queues of our own
+    (SChannel's SecBuffers, SecureTransport's I/O callbacks): ``_incoming`` and ``_outgoing`` are bytearrays and
+    ``_eof`` says the transport has ended (slots of the buffer's own class). Mixed in before ``TLSBuffer``."""
+
+    __slots__ = ()
+
+    def process_incoming(self, data):
+        if self._state is State.CLOSED:
+            raise TLSError("this TLSBuffer has been closed")
+        if not data:
+            self._eof = True
+            return
+        if self._eof:
+            raise TLSError("data received after the transport's end of file")
+        self._incoming += data
+
+    def process_outgoing(self, amt=None):
+        size = len(self._outgoing) if amt is None or amt < 0 else min(amt, len(self._outgoing))
+        data = bytes(self._outgoing[:size])
+        del self._outgoing[:size]
+        return data
+
+    def _peek_outgoing(self, amt):
+        return bytes(self._outgoing[:amt])
+
+    def incoming_bytes_buffered(self):
+        return len(self._incoming)
+
+    def outgoing_bytes_buffered(self):
+        return len(self._outgoing)
 
 
 class Closeable(object):

@@ -59,7 +59,7 @@ from .._config import TLSConfiguration
 from .._enums import TLSVersion, cipher_suite_or_int, next_protocol_or_bytes
 from .._errors import CertificateVerificationError, RaggedEOF, TLSError, WantReadError, WantWriteError
 from .._objects import TLSSession
-from .._state import READABLE, WRITABLE, State, StateKeeping
+from .._state import READABLE, WRITABLE, QueuedTransport, State, StateKeeping
 from .._wire import INTERNAL_ERROR, NeedMoreData, client_hello_server_name, fatal_alert, handshake_types
 from . import _security as S
 from ._lowlevel import CFRef, cf, cfarray, cfstring, sec, string_text, tls_error
@@ -126,7 +126,7 @@ class MacSession(TLSSession):
         self.peer_id = peer_id
 
 
-class SecureTransportBuffer(StateKeeping, TLSBuffer):
+class SecureTransportBuffer(QueuedTransport, StateKeeping, TLSBuffer):
     """The SecureTransport :class:`~nativetls.TLSBuffer` (see the abstract class for the contract)."""
 
     __slots__ = ("_context", "_native", "_ssl", "_id", "_host", "_sni", "_state", "_failure", "_incoming",
@@ -432,31 +432,7 @@ class SecureTransportBuffer(StateKeeping, TLSBuffer):
         self._local_closed = True
         self._move("sent_close")
 
-    # --- the network side ----------------------------------------------------------------------------------
-    def process_incoming(self, data):
-        if self._state is State.CLOSED:
-            raise TLSError("this TLSBuffer has been closed")
-        if not data:
-            self._eof = True
-            return
-        if self._eof:
-            raise TLSError("data received after the transport's end of file")
-        self._incoming += data
-
-    def process_outgoing(self, amt=None):
-        size = len(self._outgoing) if amt is None or amt < 0 else min(amt, len(self._outgoing))
-        data = bytes(self._outgoing[:size])
-        del self._outgoing[:size]
-        return data
-
-    def _peek_outgoing(self, amt):
-        return bytes(self._outgoing[:amt])
-
-    def incoming_bytes_buffered(self):
-        return len(self._incoming)
-
-    def outgoing_bytes_buffered(self):
-        return len(self._outgoing)
+    # --- the network side: process_incoming/process_outgoing/... come from _state.QueuedTransport ---------
 
     # --- what was negotiated -------------------------------------------------------------------------------
     def _established(self):

@@ -58,7 +58,7 @@ from .._config import TLSConfiguration
 from .._enums import TLSVersion, cipher_suite_or_int, next_protocol_or_bytes
 from .._errors import CertificateVerificationError, RaggedEOF, TLSError, WantReadError
 from .._objects import TLSSession
-from .._state import READABLE, WRITABLE, State, StateKeeping
+from .._state import READABLE, WRITABLE, QueuedTransport, State, StateKeeping
 from . import _secur32 as S
 from ._lowlevel import CertContext, SecBuffers, SecurityContext, cert_der, describe, secur32, store_ders
 from ._types import NativeError, status_name
@@ -115,7 +115,7 @@ def alpn_buffer(protocols):
     return struct.pack("<I", len(entry)) + entry
 
 
-class SChannelBuffer(StateKeeping, TLSBuffer):
+class SChannelBuffer(QueuedTransport, StateKeeping, TLSBuffer):
     """The SChannel :class:`~nativetls.TLSBuffer` (see the abstract class for the contract)."""
 
     __slots__ = ("_context", "_native", "_credentials", "_ctx", "_target", "_host", "_state", "_failure",
@@ -429,31 +429,7 @@ class SChannelBuffer(StateKeeping, TLSBuffer):
             self._fail_status("TLS shutdown failed", self._function, status)
         self._move("sent_close")
 
-    # --- the network side ----------------------------------------------------------------------------------
-    def process_incoming(self, data):
-        if self._state is State.CLOSED:
-            raise TLSError("this TLSBuffer has been closed")
-        if not data:
-            self._eof = True
-            return
-        if self._eof:
-            raise TLSError("data received after the transport's end of file")
-        self._incoming += data
-
-    def process_outgoing(self, amt=None):
-        size = len(self._outgoing) if amt is None or amt < 0 else min(amt, len(self._outgoing))
-        data = bytes(self._outgoing[:size])
-        del self._outgoing[:size]
-        return data
-
-    def _peek_outgoing(self, amt):
-        return bytes(self._outgoing[:amt])
-
-    def incoming_bytes_buffered(self):
-        return len(self._incoming)
-
-    def outgoing_bytes_buffered(self):
-        return len(self._outgoing)
+    # --- the network side: process_incoming/process_outgoing/... come from _state.QueuedTransport ---------
 
     # --- what was negotiated -------------------------------------------------------------------------------
     def _established(self):
