@@ -199,8 +199,9 @@ def _have_virtualenv():
         return False
 
 
-def make_environment(root):
-    """A fresh virtual environment with pip, nativetls on its path and ssl/_ssl blocked; returns its python."""
+def make_environment(root, block_ssl=True):
+    """A fresh virtual environment with pip, nativetls on its path and (*block_ssl*) ssl/_ssl blocked; returns
+    its python."""
     venv = os.path.join(root, "venv")
     if _have_virtualenv():
         argv = [sys.executable, "-m", "virtualenv", "--no-periodic-update", "--no-setuptools", "--no-wheel",
@@ -223,10 +224,11 @@ def make_environment(root):
         os.symlink(directory, os.path.join(shim, name))
     with open(os.path.join(site_packages, "nativetls_test_shim.pth"), "w") as handle:
         handle.write(shim + "\n")
-    with open(os.path.join(site_packages, "_nativetls_block_ssl.py"), "w") as handle:
-        handle.write(BLOCKER)
-    with open(os.path.join(site_packages, "_nativetls_block_ssl.pth"), "w") as handle:
-        handle.write("import _nativetls_block_ssl\n")
+    if block_ssl:
+        with open(os.path.join(site_packages, "_nativetls_block_ssl.py"), "w") as handle:
+            handle.write(BLOCKER)
+        with open(os.path.join(site_packages, "_nativetls_block_ssl.pth"), "w") as handle:
+            handle.write("import _nativetls_block_ssl\n")
     return python
 
 
@@ -323,3 +325,26 @@ def test_nativetls_pip_compiles_everywhere():
     compile(source, "pip.py", "exec")
     subprocess.check_call([sys.executable, "-c", "import sys; sys.path.insert(0, %r); import nativetls.pip"
                            % os.path.dirname(_package_dir(nativetls))])
+
+
+@pytest.mark.skipif(PY2, reason="TLS in TLS needs ssl.MemoryBIO, which Python 2.7 lacks")
+@pytest.mark.parametrize("cert", ["ca", "untrusted_ca"])
+def test_nativetls_pip_through_an_https_proxy(setup, pki, tmp_path_factory, cert):
+    # An environment that has ssl: pip's vendored urllib3 runs TLS to the index inside TLS to the proxy, both
+    # through NativeTLSContext (wrap_socket for the proxy, wrap_bio for the index). A CA that signed neither
+    # fails with nativetls's own message, before any request reaches the index.
+    _python, server = setup
+    root = str(tmp_path_factory.mktemp("pip-proxy"))
+    python = make_environment(root, block_ssl=False)
+    with _peers.stdlib_server(pki.server, handler=_peers.connect_proxy_handler) as proxy:
+        before = len(server.requests)
+        code, out = _pip(python, server, "-vv", "--force-reinstall", "--proxy", "https://localhost:%d" % proxy.port,
+                         "--cert", pki[cert].cert_path)
+    if cert == "ca":
+        assert code == 0, out
+        assert "Successfully installed %s-1.0" % PACKAGE in out, out
+        assert any(path.startswith("/packages/") for path in server.requests[before:]), server.requests
+    else:
+        assert code != 0, out
+        assert UNTRUSTED_MESSAGE in out, out  # pip words a proxy's failure only with -vv
+        assert server.requests[before:] == []

@@ -286,43 +286,12 @@ def test_keylog_filename(pki, tmp_path):
     assert ctx.keylog_filename == path and not os.environ.get("SSLKEYLOGFILE")
 
 
-def _connect_proxy_handler(conn, record):
-    """An HTTPS proxy's connection: CONNECT host:port, then bytes both ways until either side closes."""
-    import select
-    request = _peers.recv_until(conn, b"\r\n\r\n")
-    record.received += request
-    target = request.split(b" ")[1].decode("ascii")
-    host, port = target.rsplit(":", 1)
-    upstream = socket.create_connection(("127.0.0.1", int(port)), timeout=10)
-    conn.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
-    try:
-        while True:
-            if not conn.pending():
-                readable = select.select([conn, upstream], [], [], 10)[0]
-                if not readable:
-                    return
-            else:
-                readable = [conn]
-            if conn in readable:
-                data = conn.recv(65536)
-                if not data:
-                    return
-                upstream.sendall(data)
-            if upstream in readable:
-                data = upstream.recv(65536)
-                if not data:
-                    return
-                conn.sendall(data)
-    finally:
-        upstream.close()
-
-
 @pytest.mark.skipif(not hasattr(ssl, "MemoryBIO"), reason="TLS in TLS needs ssl.MemoryBIO (wrap_bio)")
 def test_urllib3_and_requests_through_an_https_proxy(pki):
     urllib3 = pytest.importorskip("urllib3")
     requests = pytest.importorskip("requests")
     with _peers.stdlib_server(pki.server, handler=http_handler) as site, \
-            _peers.stdlib_server(pki.server, handler=_connect_proxy_handler) as proxy:
+            _peers.stdlib_server(pki.server, handler=_peers.connect_proxy_handler) as proxy:
         proxy_url = "https://localhost:%d/" % proxy.port
         url = "https://localhost:%d/" % site.port
         proxy_ctx, site_ctx = client_context(pki.ca), client_context(pki.ca)

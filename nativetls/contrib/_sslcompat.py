@@ -157,7 +157,7 @@ _SSL_ERROR_SSL, _SSL_ERROR_WANT_READ, _SSL_ERROR_WANT_WRITE, _SSL_ERROR_ZERO_RET
 _VERIFY_PREFIX = "certificate verify failed: "
 
 
-def _translate(exc):
+def _translate(exc, host=None):
     """An ``ssl``-shaped exception for the nativetls exception *exc* (a ``NativeTLSError`` is returned as is).
 
     ``errno`` and ``reason`` are ssl's (``SSL_ERROR_WANT_READ``, ``"CERTIFICATE_VERIFY_FAILED"``); a verification
@@ -165,8 +165,11 @@ def _translate(exc):
     if isinstance(exc, NativeTLSError):
         return exc
     if isinstance(exc, CertificateVerificationError):
+        text = str(exc)
+        if exc.host is None and host:  # check_hostname off: the name was not checked, but still say whose it was
+            text = "%s for host %s" % (text, host)
         cls, code, reason, text = NativeTLSCertificateError, _SSL_ERROR_SSL, "CERTIFICATE_VERIFY_FAILED", \
-            _VERIFY_PREFIX + str(exc)
+            _VERIFY_PREFIX + text
     elif isinstance(exc, RaggedEOF):
         cls, code, reason, text = NativeTLSEOFError, _SSL_ERROR_EOF, "UNEXPECTED_EOF_WHILE_READING", str(exc)
     elif isinstance(exc, WantReadError):
@@ -185,7 +188,7 @@ def _translate(exc):
     if isinstance(exc, CertificateVerificationError):
         new.verify_code = exc.native_code
         new.verify_message = exc.native_message or str(exc)
-        new.host = exc.host
+        new.host = exc.host or host
         new.reason_code = exc.reason
     return new
 
@@ -204,7 +207,7 @@ def _translating(method):
             if reads and isinstance(exc, RaggedEOF) and self._suppress_ragged_eofs:
                 self._ragged_seen = True
                 return self._eof_result(method, args)
-            raise _translate(exc)
+            raise _translate(exc, self.server_hostname)
     return wrapper
 
 
@@ -862,7 +865,7 @@ class NativeTLSSocket(TLSSocket):
             super(NativeTLSSocket, self).__init__(sock, buffer, context, do_handshake_on_connect)
         except TLSError as exc:
             sock.close()
-            raise _translate(exc)
+            raise _translate(exc, server_hostname)
 
     def _eof_result(self, method, args):
         return 0 if method.__name__ == "recv_into" or (method.__name__ == "read" and len(args) > 1) else b""

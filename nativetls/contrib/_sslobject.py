@@ -57,7 +57,7 @@ class NativeTLSObject(object):
             self._feed()
             return operation(*args)
         except TLSError as exc:
-            raise _translate(exc)
+            raise _translate(exc, self.server_hostname)
         finally:
             self._flush()
 
