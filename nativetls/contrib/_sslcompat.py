@@ -1,29 +1,34 @@
 # -*- coding: utf-8 -*-
-"""An ``ssl.SSLContext``-shaped client context over nativetls, for code written against the ``ssl`` module.
+"""``NativeTLSContext``: an ``ssl.SSLContext`` (a subclass of it, where the ``ssl`` module exists) over nativetls.
 
-``NativeTLSContext`` takes the calls urllib3 and requests make on an ``ssl.SSLContext`` and turns them into a
-validated :class:`nativetls.TLSConfiguration`; ``wrap_socket`` returns a :class:`NativeTLSSocket`, a
-:class:`nativetls.TLSSocket` that also answers the ``ssl.SSLSocket`` questions (``version()``, ``cipher()`` as a
-tuple, ``selected_alpn_protocol()``). Errors are raised as :class:`NativeTLSError`, which is an ``ssl.SSLError``
-(when the interpreter has an ``ssl`` module; else a ``socket.error``) and a :class:`nativetls.TLSError` at once, so
-both kinds of ``except`` clause catch them; the message is nativetls's own.
+It takes the calls code written for the ``ssl`` module makes (urllib3, requests, http.client, asyncio, aiohttp,
+httpx, websockets) and turns them into a validated :class:`nativetls.TLSConfiguration`. ``wrap_socket`` returns
+a :class:`NativeTLSSocket`, a :class:`nativetls.TLSSocket` that also answers the ``ssl.SSLSocket`` questions;
+``wrap_bio`` returns a :class:`NativeTLSObject` (``ssl.SSLObject``'s shape, over the caller's ``MemoryBIO``\ s).
+No stdlib TLS object is ever made: ``ssl.SSLContext.__new__`` makes its C context, which is never configured or
+used. Errors are raised as :class:`NativeTLSError` and its subclasses, each an ``ssl`` exception
+(``SSLError``, ``SSLCertVerificationError``, ``SSLWantReadError``, ...; a ``socket.error`` without an ``ssl``
+module) and a :class:`nativetls.TLSError` at once; the message is nativetls's own (after ssl's
+``"certificate verify failed: "`` for a rejected certificate).
 
-Where ``ssl``'s semantics and nativetls's policy differ, the stricter one wins, and nothing is silently weakened:
+Where ``ssl``'s semantics and nativetls's policy differ, the stricter one wins, and nothing is silently weakened
+(docs/integrations.md lists each):
 
-* A fresh context verifies the server (``CERT_REQUIRED``, ``check_hostname=True``) whatever *protocol* says.
-* With nothing loaded it trusts the system store; ``load_verify_locations`` replaces that with the loaded
+* A fresh client context verifies the server (``CERT_REQUIRED``, ``check_hostname=True``) whatever *protocol*
+  says; a ``PROTOCOL_TLS_SERVER`` context starts as ssl's does (``CERT_NONE``), and ``CERT_OPTIONAL`` there raises.
+* With nothing loaded a client trusts the system store; ``load_verify_locations`` replaces that with the loaded
   certificates (several calls add up, as in ``ssl``).
-* While verification is on, the certificate must match the name the socket was wrapped with, even with
-  ``check_hostname=False`` (nativetls cannot send SNI without checking the name); urllib3's own check then runs as
-  well. Host-name checks never fall back to the subject CN.
+* ``check_hostname=False`` with verification on drops the name check only (SNI is still sent, the chain still
+  verified), as in ``ssl``; on backends other than OpenSSL no SNI is sent then.
+* Host-name checks never fall back to the subject CN unless ``hostname_checks_common_name = True`` (OpenSSL
+  backend; elsewhere setting it raises). ``verify_flags`` may clear ``VERIFY_X509_STRICT`` on OpenSSL only.
 * ``set_ciphers`` can only narrow nativetls's default TLS 1.2 suites (a string that allows all of them, such as
   urllib3's default, means "the defaults"); it never enables a suite nativetls leaves out. TLS 1.3 suites are not
   affected, as in ``ssl``. A string leaving nothing raises.
 * ``minimum_version = MINIMUM_SUPPORTED`` means nativetls's safe minimum (TLS 1.2); older versions must be named.
-* A transport that ends without close_notify raises :class:`NativeTLSEOFError` from ``recv`` (``ssl`` would return
-  ``b""`` under its default ``suppress_ragged_eofs=True``); pass ``suppress_ragged_eofs=True`` to ``wrap_socket`` to
-  get ``ssl``'s behaviour.
-* Key material is logged where ``SSLKEYLOGFILE`` says (``keylog_filename`` is kept but not used).
+* ``suppress_ragged_eofs`` defaults to True, as in ``ssl``: an EOF without close_notify reads as ``b""`` from a
+  socket (HTTP's framing still reports a truncated body); ``NativeTLSObject.read`` raises ``SSLEOFError``.
+* ``keylog_filename`` is honoured (OpenSSL backend), else ``SSLKEYLOGFILE`` applies.
 """
 from __future__ import absolute_import, division, print_function, unicode_literals
 
@@ -51,7 +56,7 @@ except ImportError:  # the whole point of nativetls.pip: this Python has no (usa
 
 __all__ = [str(name) for name in (
     "NativeTLSContext", "NativeTLSSocket", "NativeTLSError", "NativeTLSCertificateError", "NativeTLSEOFError",
-    "NativeTLSWantReadError", "NativeTLSWantWriteError", "NativeTLSZeroReturnError", "NativeTLSObject",
+    "NativeTLSWantReadError", "NativeTLSWantWriteError", "NativeTLSZeroReturnError",
     "TLSVersion", "ssl_stand_in", "CERT_NONE", "CERT_OPTIONAL", "CERT_REQUIRED",
 )]
 
