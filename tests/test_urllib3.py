@@ -437,3 +437,33 @@ def test_attributes_urllib3_touches():
     assert ctx._configuration().trust_store is None, "system store"
     with pytest.raises(ValueError):
         ctx.verify_flags = 0x4  # VERIFY_CRL_CHECK_LEAF: cannot be honoured, so refused
+
+
+def test_verify_flags_can_clear_x509_strict(pki, cert_factory):
+    if nativetls.backend().name != "openssl":
+        with pytest.raises(NotImplementedError):
+            NativeTLSContext().verify_flags = 0
+        return
+    from cryptography import x509
+    from _certs import make_key
+    # trustme's CN-only certificates: an empty, critical SAN (X509_STRICT rejects it).
+    from cryptography.x509.oid import ExtensionOID
+    key = make_key()
+    empty_san = x509.UnrecognizedExtension(ExtensionOID.SUBJECT_ALTERNATIVE_NAME, b"\x30\x00")  # SEQUENCE {}
+    exts = [(x509.BasicConstraints(ca=False, path_length=None), True), (empty_san, True)]
+    try:
+        leaf = cert_factory._build(cert_factory._name("localhost"), pki.intermediate, key, exts, "sha256", None,
+                                   None, "empty_san")
+    except ValueError as exc:
+        pytest.skip("this cryptography cannot build an empty SAN: %s" % exc)
+    with _peers.stdlib_server(leaf, handler=http_handler()) as server:
+        ctx = context_for(pki)
+        ctx.check_hostname = False
+        raw = socket.create_connection(server.address, timeout=10)
+        with pytest.raises(NativeTLSCertificateError):
+            ctx.wrap_socket(raw, server_hostname="localhost")
+        ctx.verify_flags &= ~0x20  # VERIFY_X509_STRICT
+        assert not ctx.verify_flags & 0x20
+        raw = socket.create_connection(server.address, timeout=10)
+        with ctx.wrap_socket(raw, server_hostname="localhost") as sock:
+            assert sock.getpeercert(True) == leaf.cert_der
