@@ -58,7 +58,13 @@ ROWS = [
     Row("sock-send", "socket throughput, 64 KiB sends", "MB/s", 1.00, socket=True, op="send"),
     Row("sock-recv", "socket throughput, recv(65536)", "MB/s", 1.00, socket=True, op="recv"),
     Row("memory", "memory per idle connection pair", "KiB", 1.00, memory=True),
+    # asyncio over the stdlib's ssl= with NativeTLSContext, and through nativetls.asyncio (_asyncio_rows.py)
+    Row("aio-echo", "asyncio echo, ssl=NativeTLSContext", "rt/s", 0.90, op="aio-echo"),
+    Row("aio-hs", "asyncio hs x100, NativeTLSContext", "hs/s", 0.90, op="aio-hs"),
+    Row("naio-echo", "asyncio echo, nativetls.asyncio", "rt/s", 0.90, op="naio-echo"),
+    Row("naio-hs", "asyncio hs x100, nativetls.asyncio", "hs/s", 0.90, op="naio-hs"),
 ]
+ASYNCIO_OPS = ("aio-echo", "aio-hs", "naio-echo", "naio-hs")
 BASELINES = ("ssl", "pyopenssl")
 
 
@@ -74,6 +80,9 @@ def _run_cell(impl, row, n, peer):
     if op == "bulk":
         seconds = impl.bulk(n, p["size"])
         return seconds / (n * p["size"])
+    if op in ASYNCIO_OPS:
+        import _asyncio_rows
+        return _asyncio_rows.run(impl.name, op, n)
     if op == "latency":
         return impl.socket_latency(n, peer.echo, quiet_close=p.get("quiet", False)) / n
     if op == "send":
@@ -108,7 +117,7 @@ def _run_round(impls, row, number, size, slices, peer, tmp):
 
 def _display(row, per_unit):
     """seconds per unit -> the row's display unit."""
-    if row.unit == "hs/s":
+    if row.unit in ("hs/s", "rt/s"):
         return 1.0 / per_unit
     if row.unit == "MB/s":
         return 1.0 / per_unit / 1e6
@@ -118,6 +127,8 @@ def _display(row, per_unit):
 
 
 def _supports(impl, row):
+    if row.params.get("op") in ASYNCIO_OPS:  # Python 3.7+ (asyncio.run-era ssl), ssl against nativetls only
+        return sys.version_info >= (3, 7) and impl.name in ("ssl", "nativetls")
     if row.socket:
         return True
     return getattr(impl, "has_memory", True)  # stdlib ssl on 2.7 has no MemoryBIO
@@ -191,6 +202,8 @@ def _which(name):
 
 SMOKE_SIZES = {"hs": 2, "resume": 2, "bulk": 4, "latency": 2, "send": 4, "recv": 4, "memory": 10}
 MIN_SIZES = {"hs": 5, "resume": 10, "bulk": 16, "latency": 5, "send": 16, "recv": 16}
+SMOKE_SIZES.update({"aio-echo": 4, "aio-hs": 4, "naio-echo": 4, "naio-hs": 4})
+MIN_SIZES.update({"aio-echo": 50, "aio-hs": 100, "naio-echo": 50, "naio-hs": 100})
 
 
 def _calibrate(impls, rows, peer, cell_time):
@@ -326,6 +339,9 @@ def main(argv=None):
     peer = None
     try:
         certs = make_certificates(tmp)
+        if sys.version_info >= (3, 7):
+            import _asyncio_rows
+            _asyncio_rows.CERTS = certs
         with open(os.path.join(tmp, "certs.json"), "w") as handle:
             json.dump(certs, handle)
         impls, skipped = [], []

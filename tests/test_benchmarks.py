@@ -29,6 +29,10 @@ def test_benchmark_smoke_mode_runs_every_row():
     for label in ("full handshake TLS 1.3 ECDSA", "resumed handshake TLS 1.2", "in-memory bulk, 64 KiB",
                   "socket latency", "socket latency, no close_notify", "memory per idle connection"):
         assert label in out
+    if sys.version_info >= (3, 7):
+        for label in ("asyncio echo, ssl=NativeTLSContext", "asyncio hs x100, NativeTLSContext",
+                      "asyncio echo, nativetls.asyncio", "asyncio hs x100, nativetls.asyncio"):
+            assert label in out
 
 
 @pytest.mark.skipif(not os.path.exists(FLOOR), reason="no benchmarks/ beside tests/ (an installed test tree)")
