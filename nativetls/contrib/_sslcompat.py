@@ -722,11 +722,14 @@ class NativeTLSContext(_SSLContextBase):
         """The nativetls ClientContext/ServerContext for the current settings (rebuilt when they change)."""
         from .._abc import ClientContext, ServerContext, _quiet
         with self._lock:
-            configuration = self._configuration()
-            key = (configuration, self._keylog)
+            # The raw settings, cheap to compare on every wrap (building the configuration is not): the trust
+            # list only grows, and the chain object stays alive in the built configuration, so its id is unique.
+            key = (self._verify_mode, len(self._ca_ders), id(self._chain), self._ciphers, self._alpn,
+                   self._options, self._minimum, self._maximum, self._keylog)
             built = self._built
             if built is not None and built[0] == key:
                 return built[1]
+            configuration = self._configuration()
         try:
             if self._server:
                 context = ServerContext(configuration)
@@ -943,7 +946,7 @@ class NativeTLSSocket(TLSSocket):
             return der  # None: no certificate (a server that asked for none, as ssl)
         if not self._verified:
             return {}
-        return self._buffer.getpeercert()
+        return _certificate_dict(der)
 
     def pending(self):
         """Decrypted bytes ready to read without I/O: unknown through nativetls, so 0 (as ``ssl`` allows)."""
@@ -972,6 +975,23 @@ def _secret_bits(suite):
         if marker in name:
             return bits
     return None
+
+
+_cert_dicts = {}  # DER -> getpeercert() dict: asyncio asks on every handshake, and parsing is the costly part
+_cert_dicts_lock = threading.Lock()
+
+
+def _certificate_dict(der):
+    """``getpeercert()``'s dict for *der*, parsed once per certificate (a fresh top-level dict each call)."""
+    cached = _cert_dicts.get(der)
+    if cached is None:
+        from .._certdict import certificate_dict
+        cached = certificate_dict(der)
+        with _cert_dicts_lock:
+            if len(_cert_dicts) >= 64:
+                _cert_dicts.clear()
+            _cert_dicts[der] = cached
+    return dict(cached)
 
 
 class _SSLStandIn(object):

@@ -12,7 +12,7 @@ exception), so asyncio, anyio and urllib3 drive this exactly as they drive ``ssl
 from __future__ import absolute_import, division, print_function, unicode_literals
 
 from .._errors import TLSError, WantReadError
-from ._sslcompat import CERT_NONE, NativeTLSSocket, _translate
+from ._sslcompat import CERT_NONE, NativeTLSSocket, NativeTLSWantReadError, _translate
 
 __all__ = [str("NativeTLSObject")]
 
@@ -40,10 +40,10 @@ class NativeTLSObject(object):
 
     # --- moving bytes ------------------------------------------------------------------------------------------
     def _feed(self):
-        data = self._incoming.read()
-        if data:
-            self._buffer.process_incoming(data)
-        if not self._eof_fed and self._incoming.eof:
+        incoming = self._incoming
+        if incoming.pending:
+            self._buffer.process_incoming(incoming.read())
+        if not self._eof_fed and incoming.eof:
             self._eof_fed = True
             self._buffer.process_incoming(b"")
 
@@ -56,6 +56,9 @@ class NativeTLSObject(object):
         try:
             self._feed()
             return operation(*args)
+        except WantReadError:
+            # The hot path (every read loop ends here): ssl's exception without _translate's extras.
+            raise NativeTLSWantReadError(2, "the operation needs more data from the peer")
         except TLSError as exc:
             raise _translate(exc, self.server_hostname)
         finally:
