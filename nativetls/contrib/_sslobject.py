@@ -71,13 +71,34 @@ class NativeTLSObject(object):
 
     def read(self, len=1024, buffer=None):
         """Up to *len* decrypted bytes (or their count, written into *buffer*); ``b""``/0 after close_notify."""
-        if buffer is not None:
-            return self._run(self._buffer.read, len, buffer)
-        return self._run(self._buffer.read, len)
+        # _run() written out: this and write() are the calls of every round trip.
+        tls = self._buffer
+        try:
+            if self._incoming.pending or not self._eof_fed:
+                self._feed()
+            return tls.read(len) if buffer is None else tls.read(len, buffer)
+        except WantReadError:
+            raise NativeTLSWantReadError(2, "the operation needs more data from the peer")
+        except TLSError as exc:
+            raise _translate(exc, self.server_hostname)
+        finally:
+            data = tls.process_outgoing(None)
+            if data:
+                self._outgoing.write(data)
 
     def write(self, data):
         """Encrypt all of *data* into *outgoing*; returns its length."""
-        return self._run(self._buffer.write, data)
+        tls = self._buffer
+        try:
+            if self._incoming.pending:
+                self._feed()
+            return tls.write(data)
+        except TLSError as exc:
+            raise _translate(exc, self.server_hostname)
+        finally:
+            out = tls.process_outgoing(None)
+            if out:
+                self._outgoing.write(out)
 
     def unwrap(self):
         """Send close_notify and wait for the peer's (``SSLWantReadError`` until it is in *incoming*); returns
