@@ -108,6 +108,13 @@ def test_is_an_sslcontext_and_never_uses_the_stdlib_object():
     assert ctx.check_hostname is (not c_level) and ssl.SSLContext.check_hostname.__get__(ctx) is c_level
     with pytest.raises(NotImplementedError):
         ctx.load_dh_params("x")
+    if hasattr(ssl, "MemoryBIO") and hasattr(ssl.SSLObject, "_create"):  # 3.7+
+        with pytest.raises(NotImplementedError):  # ssl.SSLObject._create reaching the C context
+            ssl.SSLObject._create(ssl.MemoryBIO(), ssl.MemoryBIO(), False, None, None, ctx)
+    plain = socket.socket()
+    with pytest.raises(NotImplementedError):
+        ctx._wrap_socket(plain, False)
+    plain.close()
     with pytest.raises(NotImplementedError):
         ctx.sni_callback = lambda *a: None
 

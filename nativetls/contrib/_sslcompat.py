@@ -457,6 +457,10 @@ class NativeTLSContext(_SSLContextBase):
     set_ecdh_curve = _unsupported("set_ecdh_curve")
     set_psk_client_callback = _unsupported("set_psk_client_callback")
     set_psk_server_callback = _unsupported("set_psk_server_callback")
+    # The C entry points that would make a stdlib TLS object (ssl.SSLSocket._create and SSLObject._create call
+    # them): closed, so nothing reaching past wrap_socket/wrap_bio can run the stdlib's TLS on this context.
+    _wrap_socket = _unsupported("_wrap_socket")
+    _wrap_bio = _unsupported("_wrap_bio")
 
     def session_stats(self):
         """Not counted by nativetls: every value is 0 (the keys ``ssl`` returns)."""
