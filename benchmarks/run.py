@@ -65,7 +65,13 @@ ROWS = [
     Row("loop64k", "write+flush+read-until-want, 64 KiB", "MB/s", 0.95, op="loop", size=64 * KIB),
     Row("want-read", "read() raising want-read", "us", 1.00, op="want-read"),
     Row("flush-empty", "process_outgoing() with nothing", "us", 1.00, op="flush-empty"),
+    # asyncio over the stdlib's ssl= with NativeTLSContext, and through nativetls.asyncio (_asyncio_rows.py)
+    Row("aio-echo", "asyncio echo, ssl=NativeTLSContext", "rt/s", 0.90, op="aio-echo"),
+    Row("aio-hs", "asyncio hs x100, NativeTLSContext", "hs/s", 0.90, op="aio-hs"),
+    Row("naio-echo", "asyncio echo, nativetls.asyncio", "rt/s", 0.90, op="naio-echo"),
+    Row("naio-hs", "asyncio hs x100, nativetls.asyncio", "hs/s", 0.90, op="naio-hs"),
 ]
+ASYNCIO_OPS = ("aio-echo", "aio-hs", "naio-echo", "naio-hs")
 BASELINES = ("ssl", "pyopenssl")
 
 
@@ -87,6 +93,9 @@ def _run_cell(impl, row, n, peer):
         return impl.failing_reads(n) / n
     if op == "flush-empty":
         return impl.empty_flushes(n) / n
+    if op in ASYNCIO_OPS:
+        import _asyncio_rows
+        return _asyncio_rows.run(impl.name, op, n)
     if op == "latency":
         return impl.socket_latency(n, peer.echo, quiet_close=p.get("quiet", False)) / n
     if op == "send":
@@ -121,7 +130,7 @@ def _run_round(impls, row, number, size, slices, peer, tmp):
 
 def _display(row, per_unit):
     """seconds per unit -> the row's display unit."""
-    if row.unit == "hs/s":
+    if row.unit in ("hs/s", "rt/s"):
         return 1.0 / per_unit
     if row.unit == "MB/s":
         return 1.0 / per_unit / 1e6
@@ -133,6 +142,8 @@ def _display(row, per_unit):
 
 
 def _supports(impl, row):
+    if row.params.get("op") in ASYNCIO_OPS:  # Python 3.7+ (asyncio.run-era ssl), ssl against nativetls only
+        return sys.version_info >= (3, 7) and impl.name in ("ssl", "nativetls")
     if row.socket:
         return True
     return getattr(impl, "has_memory", True)  # stdlib ssl on 2.7 has no MemoryBIO
@@ -212,6 +223,8 @@ SMOKE_SIZES = {"hs": 2, "resume": 2, "bulk": 4, "latency": 2, "send": 4, "recv":
 MIN_SIZES = {"hs": 5, "resume": 10, "bulk": 16, "latency": 5, "send": 16, "recv": 16}
 SMOKE_SIZES.update({"loop": 4, "want-read": 10, "flush-empty": 10})
 MIN_SIZES.update({"loop": 16, "want-read": 1000, "flush-empty": 1000})
+SMOKE_SIZES.update({"aio-echo": 4, "aio-hs": 4, "naio-echo": 4, "naio-hs": 4})
+MIN_SIZES.update({"aio-echo": 50, "aio-hs": 100, "naio-echo": 50, "naio-hs": 100})
 
 
 def _calibrate(impls, rows, peer, cell_time):
@@ -351,6 +364,9 @@ def main(argv=None):
     peer = None
     try:
         certs = make_certificates(tmp)
+        if sys.version_info >= (3, 7):
+            import _asyncio_rows
+            _asyncio_rows.CERTS = certs
         with open(os.path.join(tmp, "certs.json"), "w") as handle:
             json.dump(certs, handle)
         impls, skipped = [], []

@@ -10,6 +10,7 @@ from __future__ import absolute_import, division, print_function, unicode_litera
 
 import abc
 import socket as _socket
+import threading
 import warnings
 
 from ._compat import ABC, text_type
@@ -214,6 +215,11 @@ def _normalize_server_hostname(server_hostname):
     return ascii_name, ascii_name.decode("ascii").lower(), False
 
 
+#: Set ``_quiet.on`` (per thread) to make the next ClientContext skip its "validation is disabled" warning: the
+#: ssl-shaped NativeTLSContext warns itself, once per context, and not at all when urllib3 (which warns) calls it.
+_quiet = threading.local()
+
+
 class _Context(ABC):
     """What client and server contexts share: the validated configuration."""
 
@@ -243,7 +249,7 @@ class ClientContext(_Context):
 
     def __init__(self, configuration):
         self._configuration = self._check_configuration(configuration)
-        if not configuration.validate_certificates:
+        if not configuration.validate_certificates and not getattr(_quiet, "on", False):
             warnings.warn("nativetls: certificate validation is disabled (validate_certificates=False): "
                           "this connection can be intercepted", SecurityWarning, stacklevel=3)
 

@@ -549,3 +549,32 @@ def recv_until(conn, terminator=b"\n", limit=1 << 20):
         data += chunk
     return data
 
+
+def connect_proxy_handler(conn, record):
+    """An HTTPS proxy's connection: CONNECT host:port, then bytes both ways until either side closes."""
+    request = recv_until(conn, b"\r\n\r\n")
+    record.received += request
+    target = request.split(b" ")[1].decode("ascii")
+    host, port = target.rsplit(":", 1)
+    upstream = socket.create_connection(("127.0.0.1", int(port)), timeout=10)
+    conn.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+    try:
+        while True:
+            if not conn.pending():
+                readable = select.select([conn, upstream], [], [], 10)[0]
+                if not readable:
+                    return
+            else:
+                readable = [conn]
+            if conn in readable:
+                data = conn.recv(65536)
+                if not data:
+                    return
+                upstream.sendall(data)
+            if upstream in readable:
+                data = upstream.recv(65536)
+                if not data:
+                    return
+                conn.sendall(data)
+    finally:
+        upstream.close()

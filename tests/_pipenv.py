@@ -211,8 +211,8 @@ def _have_virtualenv():
         return False
 
 
-def make_environment(root, shim=True):
-    """A fresh virtual environment with pip and ssl/_ssl blocked; returns its python.
+def make_environment(root, shim=True, block_ssl=True):
+    """A fresh virtual environment with pip and (*block_ssl*) ssl/_ssl blocked; returns its python.
 
     *shim*: nativetls and its dependencies are on the environment's path (a ``.pth`` file), not installed."""
     venv = os.path.join(root, "venv")
@@ -238,8 +238,9 @@ def make_environment(root, shim=True):
             os.symlink(directory, os.path.join(shim_dir, name))
         with open(os.path.join(site_packages, "nativetls_test_shim.pth"), "w") as handle:
             handle.write(shim_dir + "\n")
-    with open(os.path.join(site_packages, "_nativetls_block_ssl.py"), "w") as handle:
-        handle.write(BLOCKER)
-    with open(os.path.join(site_packages, "_nativetls_block_ssl.pth"), "w") as handle:
-        handle.write("import _nativetls_block_ssl\n")
+    if block_ssl:
+        with open(os.path.join(site_packages, "_nativetls_block_ssl.py"), "w") as handle:
+            handle.write(BLOCKER)
+        with open(os.path.join(site_packages, "_nativetls_block_ssl.pth"), "w") as handle:
+            handle.write("import _nativetls_block_ssl\n")
     return python

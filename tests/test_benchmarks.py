@@ -33,6 +33,10 @@ def test_benchmark_smoke_mode_runs_every_row():
                   "write+flush+read-until-want, 1 KiB", "write+flush+read-until-want, 64 KiB",
                   "read() raising want-read", "process_outgoing() with nothing"):
         assert label in out
+    if sys.version_info >= (3, 7):
+        for label in ("asyncio echo, ssl=NativeTLSContext", "asyncio hs x100, NativeTLSContext",
+                      "asyncio echo, nativetls.asyncio", "asyncio hs x100, nativetls.asyncio"):
+            assert label in out
 
 
 @pytest.mark.skipif(not os.path.exists(FLOOR), reason="no benchmarks/ beside tests/ (an installed test tree)")

@@ -119,3 +119,26 @@ def test_nativetls_pip_compiles_everywhere():
     compile(source, "pip.py", "exec")
     subprocess.check_call([sys.executable, "-c", "import sys; sys.path.insert(0, %r); import nativetls.pip"
                            % os.path.dirname(_package_dir(nativetls))])
+
+
+@pytest.mark.skipif(PY2, reason="TLS in TLS needs ssl.MemoryBIO, which Python 2.7 lacks")
+@pytest.mark.parametrize("cert", ["ca", "untrusted_ca"])
+def test_nativetls_pip_through_an_https_proxy(setup, pki, tmp_path_factory, cert):
+    # An environment that has ssl: pip's vendored urllib3 runs TLS to the index inside TLS to the proxy, both
+    # through NativeTLSContext (wrap_socket for the proxy, wrap_bio for the index). A CA that signed neither
+    # fails with nativetls's own message, before any request reaches the index.
+    _python, server = setup
+    root = str(tmp_path_factory.mktemp("pip-proxy"))
+    python = make_environment(root, block_ssl=False)
+    with _peers.stdlib_server(pki.server, handler=_peers.connect_proxy_handler) as proxy:
+        before = len(server.requests)
+        code, out = _pip(python, server, "-vv", "--force-reinstall", "--proxy", "https://localhost:%d" % proxy.port,
+                         "--cert", pki[cert].cert_path)
+    if cert == "ca":
+        assert code == 0, out
+        assert "Successfully installed %s-1.0" % PACKAGE in out, out
+        assert any(path.startswith("/packages/") for path in server.requests[before:]), server.requests
+    else:
+        assert code != 0, out
+        assert UNTRUSTED_MESSAGE in out, out  # pip words a proxy's failure only with -vv
+        assert server.requests[before:] == []

@@ -166,17 +166,83 @@ def test_hostname_is_checked(pki):
         assert "not valid for this host name" in str(info.value) and "localhost" in str(info.value)
 
 
-def test_hostname_is_checked_even_with_check_hostname_off(pki):
-    # nativetls checks the name it sends as SNI while verification is on; urllib3 1.26 always turns
-    # check_hostname off and relies on its own check, so both run and neither can be skipped by accident.
+def test_check_hostname_off_still_verifies_the_chain(pki):
+    # As ssl: check_hostname=False drops only the name check; SNI is still sent and the chain still verified.
     with _peers.stdlib_server(pki.wrong_host, handler=http_handler()) as server:
+        ctx = context_for(pki)
+        ctx.check_hostname = False
+        raw = socket.create_connection(server.address, timeout=10)
+        with ctx.wrap_socket(raw, server_hostname="localhost") as sock:
+            assert sock.getpeercert(True) == pki.wrong_host.cert_der
+        assert server.wait_for_connections(1)[0].server_name == "localhost"
+    with _peers.stdlib_server(pki.untrusted, handler=http_handler()) as server:
         ctx = context_for(pki)
         ctx.check_hostname = False
         raw = socket.create_connection(server.address, timeout=10)
         with pytest.raises(NativeTLSCertificateError) as info:
             ctx.wrap_socket(raw, server_hostname="localhost")
-        assert info.value.reason_code == "hostname_mismatch"
+        assert info.value.reason_code == "untrusted_root"
+        assert str(info.value).startswith("certificate verify failed: ")
+        assert info.value.verify_code is not None and info.value.verify_message
         assert isinstance(info.value, ssl.SSLError) and isinstance(info.value, nativetls.TLSError)
+
+
+def test_urllib3_assert_hostname_and_fingerprint(pki):
+    def context_for_ip(pki):
+        ctx = context_for(pki)
+        if not URLLIB3_2:
+            ctx.check_hostname = False  # urllib3 1.26 sends no server_hostname for an IP: ssl needs this too
+        return ctx
+
+    with _peers.stdlib_server(pki.wrong_host, handler=http_handler()) as server:
+        ctx = context_for_ip(pki)
+        # urllib3's own check, with nativetls's check_hostname off (urllib3 turns it off for these).
+        pool = urllib3.HTTPSConnectionPool("127.0.0.1", server.port, ssl_context=ctx, assert_hostname=False,
+                                           retries=False)
+        assert pool.request("GET", "/").status == 200
+        pool = urllib3.HTTPSConnectionPool("127.0.0.1", server.port, ssl_context=context_for_ip(pki),
+                                           assert_hostname="wrong.example", retries=False)
+        assert pool.request("GET", "/").status == 200
+        import hashlib
+        fingerprint = hashlib.sha256(pki.wrong_host.cert_der).hexdigest()
+        pool = urllib3.HTTPSConnectionPool("127.0.0.1", server.port, ssl_context=context_for_ip(pki),
+                                           assert_fingerprint=fingerprint, retries=False)
+        assert pool.request("GET", "/").status == 200
+
+
+def test_hostname_checks_common_name(pki):
+    with _peers.stdlib_server(pki.cn_only, handler=http_handler()) as server:
+        ctx = context_for(pki)
+        raw = socket.create_connection(server.address, timeout=10)
+        with pytest.raises(NativeTLSCertificateError) as info:
+            ctx.wrap_socket(raw, server_hostname="localhost")
+        assert info.value.reason_code == "hostname_mismatch"
+        ctx.hostname_checks_common_name = True
+        raw = socket.create_connection(server.address, timeout=10)
+        with ctx.wrap_socket(raw, server_hostname="localhost") as sock:
+            assert sock.getpeercert()["subject"]
+
+
+def test_ragged_eof_is_suppressed_by_default_and_truncation_is_reported(pki):
+    def read_until_close(conn, record):  # Python's HTTP servers: no Content-Length, no close_notify
+        _peers.recv_until(conn, b"\r\n\r\n")
+        conn.sendall(b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n" + BODY)
+        conn.shutdown(socket.SHUT_RDWR)  # ssl.SSLSocket.shutdown: the TCP shutdown, without close_notify
+
+    def truncated(conn, record):
+        _peers.recv_until(conn, b"\r\n\r\n")
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n" + BODY)
+        conn.shutdown(socket.SHUT_RDWR)
+
+    for handler, expect in ((read_until_close, BODY), (truncated, None)):
+        with _peers.stdlib_server(pki.server, handler=handler) as server:
+            http = urllib3.PoolManager(ssl_context=context_for(pki))
+            if expect is not None:
+                assert http.request("GET", url(server), retries=False).data == expect
+            else:
+                with pytest.raises(urllib3.exceptions.ProtocolError) as info:
+                    http.request("GET", url(server), retries=False)
+                assert "IncompleteRead" in repr(info.value)
 
 
 def test_client_certificate(pki):
@@ -283,8 +349,13 @@ def test_context_defaults_verify():
     ctx.verify_mode = ssl.CERT_NONE
     ctx.check_hostname = True
     assert ctx.verify_mode == ssl.CERT_REQUIRED
+    assert isinstance(ctx, ssl.SSLContext), "a real ssl.SSLContext subclass"
+    server = NativeTLSContext(getattr(ssl, "PROTOCOL_TLS_SERVER", 17))
+    assert server.verify_mode == ssl.CERT_NONE and server.check_hostname is False, "ssl's server defaults"
     with pytest.raises(ValueError):
-        NativeTLSContext(getattr(ssl, "PROTOCOL_TLS_SERVER", 17))
+        NativeTLSContext(12345)
+    with pytest.raises(ValueError):
+        ctx.wrap_socket(socket.socket(), server_side=True)  # a client context
     with pytest.raises(ValueError):
         ctx.wrap_socket(socket.socket(), server_hostname=None)  # check_hostname needs a name
 
@@ -372,3 +443,33 @@ def test_attributes_urllib3_touches():
     assert ctx._configuration().trust_store is None, "system store"
     with pytest.raises(ValueError):
         ctx.verify_flags = 0x4  # VERIFY_CRL_CHECK_LEAF: cannot be honoured, so refused
+
+
+def test_verify_flags_can_clear_x509_strict(pki, cert_factory):
+    if nativetls.backend().name != "openssl":
+        with pytest.raises(NotImplementedError):
+            NativeTLSContext().verify_flags = 0
+        return
+    from cryptography import x509
+    from _certs import make_key
+    # trustme's CN-only certificates: an empty, critical SAN (X509_STRICT rejects it).
+    from cryptography.x509.oid import ExtensionOID
+    key = make_key()
+    empty_san = x509.UnrecognizedExtension(ExtensionOID.SUBJECT_ALTERNATIVE_NAME, b"\x30\x00")  # SEQUENCE {}
+    exts = [(x509.BasicConstraints(ca=False, path_length=None), True), (empty_san, True)]
+    try:
+        leaf = cert_factory._build(cert_factory._name("localhost"), pki.intermediate, key, exts, "sha256", None,
+                                   None, "empty_san")
+    except ValueError as exc:
+        pytest.skip("this cryptography cannot build an empty SAN: %s" % exc)
+    with _peers.stdlib_server(leaf, handler=http_handler()) as server:
+        ctx = context_for(pki)
+        ctx.check_hostname = False
+        raw = socket.create_connection(server.address, timeout=10)
+        with pytest.raises(NativeTLSCertificateError):
+            ctx.wrap_socket(raw, server_hostname="localhost")
+        ctx.verify_flags &= ~0x20  # VERIFY_X509_STRICT
+        assert not ctx.verify_flags & 0x20
+        raw = socket.create_connection(server.address, timeout=10)
+        with ctx.wrap_socket(raw, server_hostname="localhost") as sock:
+            assert sock.getpeercert(True) == leaf.cert_der

@@ -12,6 +12,7 @@ import os
 import threading
 import time
 import warnings
+import weakref
 
 from .._abc import ClientContext, ServerContext
 from .._config import DEFAULT_LOWEST_VERSION, versions_for_ciphers
@@ -23,7 +24,7 @@ from ._lowlevel import (HAS_KEYLOG, HAS_MIN_MAX, HAS_SECURITY_LEVEL, HAS_TLS1_3,
                         ctx_ctrl_checked, ctx_set_options, lib, private_key_from, raise_ssl_error, x509_from_der)
 
 __all__ = ["OpenSSLClientContext", "OpenSSLServerContext", "system_trust_locations", "supported_versions",
-           "cipher_names"]
+           "cipher_names", "set_keylog_file"]
 
 _PROTOCOL_NUMBERS = {
     TLSVersion.SSLv3: L.SSL3_VERSION, TLSVersion.TLSv1: L.TLS1_VERSION, TLSVersion.TLSv1_1: L.TLS1_1_VERSION,
@@ -135,8 +136,29 @@ def cipher_names():
 _keylog_lock = threading.Lock()
 
 
+_keylog_files = {}  # SSL_CTX address -> key log path of its context (contrib's keylog_filename), while it lives
+
+
+def set_keylog_file(context, path):
+    """Log the key material of every connection of *context* (an OpenSSL client or server context) to *path*,
+    in the NSS format, whatever ``SSLKEYLOGFILE`` says (``ssl.SSLContext.keylog_filename``).
+
+    Raises:
+        ConfigurationError: this libssl has no key log callback (before 1.1.1).
+    """
+    if not HAS_KEYLOG:
+        raise ConfigurationError("this libssl (%s) cannot log key material (1.1.1 or later needed)" % VERSION_TEXT)
+    native = context._native
+    address = native.ptr
+    _keylog_files[address] = path
+    lib.SSL_CTX_set_keylog_callback(address, _KEYLOG_CB)
+    # The entry goes when the native context does, so a later SSL_CTX at the same address logs nowhere by mistake.
+    native._keylog_ref = weakref.ref(native, lambda _ref, key=address: _keylog_files.pop(key, None))
+
+
 def _keylog(ssl, line):
-    path = os.environ.get("SSLKEYLOGFILE")
+    path = _keylog_files.get(lib.SSL_get_SSL_CTX(ssl)) if _keylog_files else None
+    path = path or os.environ.get("SSLKEYLOGFILE")
     if not path:
         return
     try:
@@ -153,7 +175,7 @@ _KEYLOG_CB = L.KEYLOG_CB(_keylog)
 class _NativeContext(Owned):
     """One SSL_CTX and what we need to remember about it (the ALPN list, verification mode, SNI names)."""
 
-    __slots__ = ("verify_mode", "alpn", "names", "configuration", "security_level")
+    __slots__ = ("verify_mode", "alpn", "names", "configuration", "security_level", "_keylog_ref")
 
 
 def _version_bounds(configuration):

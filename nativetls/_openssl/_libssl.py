@@ -172,6 +172,7 @@ CRYPTO_REQUIRED = [
     ("X509_STORE_add_crl", c_int, [_P, _P], "one", ""),
     ("X509_STORE_set_flags", c_int, [_P, c_ulong], "one", ""),
     ("X509_VERIFY_PARAM_set_flags", c_int, [_P, c_ulong], "one", ""),
+    ("X509_VERIFY_PARAM_clear_flags", c_int, [_P, c_ulong], "one", "contrib: verify_flags without X509_STRICT"),
     ("X509_VERIFY_PARAM_set_purpose", c_int, [_P, c_int], "one", ""),
     ("X509_VERIFY_PARAM_set1_host", c_int, [_P, c_char_p, c_size_t], "one", "1.0.2+"),
     ("X509_VERIFY_PARAM_set1_ip_asc", c_int, [_P, c_char_p], "one", "1.0.2+"),

@@ -1,29 +1,34 @@
 # -*- coding: utf-8 -*-
-"""An ``ssl.SSLContext``-shaped client context over nativetls, for code written against the ``ssl`` module.
+"""``NativeTLSContext``: an ``ssl.SSLContext`` (a subclass of it, where the ``ssl`` module exists) over nativetls.
 
-``NativeTLSContext`` takes the calls urllib3 and requests make on an ``ssl.SSLContext`` and turns them into a
-validated :class:`nativetls.TLSConfiguration`; ``wrap_socket`` returns a :class:`NativeTLSSocket`, a
-:class:`nativetls.TLSSocket` that also answers the ``ssl.SSLSocket`` questions (``version()``, ``cipher()`` as a
-tuple, ``selected_alpn_protocol()``). Errors are raised as :class:`NativeTLSError`, which is an ``ssl.SSLError``
-(when the interpreter has an ``ssl`` module; else a ``socket.error``) and a :class:`nativetls.TLSError` at once, so
-both kinds of ``except`` clause catch them; the message is nativetls's own.
+It takes the calls code written for the ``ssl`` module makes (urllib3, requests, http.client, asyncio, aiohttp,
+httpx, websockets) and turns them into a validated :class:`nativetls.TLSConfiguration`. ``wrap_socket`` returns
+a :class:`NativeTLSSocket`, a :class:`nativetls.TLSSocket` that also answers the ``ssl.SSLSocket`` questions;
+``wrap_bio`` returns a :class:`NativeTLSObject` (``ssl.SSLObject``'s shape, over the caller's ``MemoryBIO``\ s).
+No stdlib TLS object is ever made: ``ssl.SSLContext.__new__`` makes its C context, which is never configured or
+used. Errors are raised as :class:`NativeTLSError` and its subclasses, each an ``ssl`` exception
+(``SSLError``, ``SSLCertVerificationError``, ``SSLWantReadError``, ...; a ``socket.error`` without an ``ssl``
+module) and a :class:`nativetls.TLSError` at once; the message is nativetls's own (after ssl's
+``"certificate verify failed: "`` for a rejected certificate).
 
-Where ``ssl``'s semantics and nativetls's policy differ, the stricter one wins, and nothing is silently weakened:
+Where ``ssl``'s semantics and nativetls's policy differ, the stricter one wins, and nothing is silently weakened
+(docs/integrations.md lists each):
 
-* A fresh context verifies the server (``CERT_REQUIRED``, ``check_hostname=True``) whatever *protocol* says.
-* With nothing loaded it trusts the system store; ``load_verify_locations`` replaces that with the loaded
+* A fresh client context verifies the server (``CERT_REQUIRED``, ``check_hostname=True``) whatever *protocol*
+  says; a ``PROTOCOL_TLS_SERVER`` context starts as ssl's does (``CERT_NONE``), and ``CERT_OPTIONAL`` there raises.
+* With nothing loaded a client trusts the system store; ``load_verify_locations`` replaces that with the loaded
   certificates (several calls add up, as in ``ssl``).
-* While verification is on, the certificate must match the name the socket was wrapped with, even with
-  ``check_hostname=False`` (nativetls cannot send SNI without checking the name); urllib3's own check then runs as
-  well. Host-name checks never fall back to the subject CN.
+* ``check_hostname=False`` with verification on drops the name check only (SNI is still sent, the chain still
+  verified), as in ``ssl``; on backends other than OpenSSL no SNI is sent then.
+* Host-name checks never fall back to the subject CN unless ``hostname_checks_common_name = True`` (OpenSSL
+  backend; elsewhere setting it raises). ``verify_flags`` may clear ``VERIFY_X509_STRICT`` on OpenSSL only.
 * ``set_ciphers`` can only narrow nativetls's default TLS 1.2 suites (a string that allows all of them, such as
   urllib3's default, means "the defaults"); it never enables a suite nativetls leaves out. TLS 1.3 suites are not
   affected, as in ``ssl``. A string leaving nothing raises.
 * ``minimum_version = MINIMUM_SUPPORTED`` means nativetls's safe minimum (TLS 1.2); older versions must be named.
-* A transport that ends without close_notify raises :class:`NativeTLSEOFError` from ``recv`` (``ssl`` would return
-  ``b""`` under its default ``suppress_ragged_eofs=True``); pass ``suppress_ragged_eofs=True`` to ``wrap_socket`` to
-  get ``ssl``'s behaviour.
-* Key material is logged where ``SSLKEYLOGFILE`` says (``keylog_filename`` is kept but not used).
+* ``suppress_ragged_eofs`` defaults to True, as in ``ssl``: an EOF without close_notify reads as ``b""`` from a
+  socket (HTTP's framing still reports a truncated body); ``NativeTLSObject.read`` raises ``SSLEOFError``.
+* ``keylog_filename`` is honoured (OpenSSL backend), else ``SSLKEYLOGFILE`` applies.
 """
 from __future__ import absolute_import, division, print_function, unicode_literals
 
@@ -31,13 +36,16 @@ import enum
 import functools
 import os
 import socket as _socket
+import sys
 import threading
+import warnings
 
 from .._compat import text_type
 from .._config import TLSConfiguration
 from .._enums import CipherSuite, NextProtocol
 from .._enums import TLSVersion as _NTLSVersion
-from .._errors import CertificateVerificationError, RaggedEOF, TLSError, WantReadError, WantWriteError
+from .._errors import (CertificateVerificationError, RaggedEOF, SecurityWarning, TLSError, WantReadError,
+                       WantWriteError)
 from .._objects import Certificate, SigningChain, TrustStore
 from .._socket import TLSSocket
 
@@ -48,6 +56,7 @@ except ImportError:  # the whole point of nativetls.pip: this Python has no (usa
 
 __all__ = [str(name) for name in (
     "NativeTLSContext", "NativeTLSSocket", "NativeTLSError", "NativeTLSCertificateError", "NativeTLSEOFError",
+    "NativeTLSWantReadError", "NativeTLSWantWriteError", "NativeTLSZeroReturnError",
     "TLSVersion", "ssl_stand_in", "CERT_NONE", "CERT_OPTIONAL", "CERT_REQUIRED",
 )]
 
@@ -98,6 +107,12 @@ class NativeTLSError(_SSLError, TLSError):
     native_code = None
     native_message = None
 
+    def __str__(self):
+        # As ssl.SSLError: the message alone, without "[Errno N]" (which 2.7's socket.error would add).
+        if isinstance(getattr(self, "strerror", None), (str, text_type)):
+            return self.strerror
+        return _SSLError.__str__(self)
+
 
 def _bases(*classes):
     """*classes* without repeats (an ssl class that does not exist here is replaced by NativeTLSError)."""
@@ -138,43 +153,66 @@ NativeTLSWantWriteError = _error_class(
     NativeTLSError, _ssl_class("SSLWantWriteError"), WantWriteError)
 
 
-def _translate(exc):
-    """An ``ssl``-shaped exception for the nativetls exception *exc* (a ``NativeTLSError`` is returned as is)."""
+NativeTLSZeroReturnError = _error_class(
+    "NativeTLSZeroReturnError", "The peer closed the TLS layer with close_notify (``ssl.SSLZeroReturnError``).",
+    NativeTLSError, _ssl_class("SSLZeroReturnError"))
+
+# ssl's SSL_ERROR_* values: asyncio before 3.11 tells "want read" from a failure by ``exc.errno`` alone.
+_SSL_ERROR_SSL, _SSL_ERROR_WANT_READ, _SSL_ERROR_WANT_WRITE, _SSL_ERROR_ZERO_RETURN, _SSL_ERROR_EOF = 1, 2, 3, 6, 8
+_VERIFY_PREFIX = "certificate verify failed: "
+
+
+def _translate(exc, host=None):
+    """An ``ssl``-shaped exception for the nativetls exception *exc* (a ``NativeTLSError`` is returned as is).
+
+    ``errno`` and ``reason`` are ssl's (``SSL_ERROR_WANT_READ``, ``"CERTIFICATE_VERIFY_FAILED"``); a verification
+    failure's message starts with ssl's ``"certificate verify failed: "``, then nativetls's cause and host."""
     if isinstance(exc, NativeTLSError):
         return exc
     if isinstance(exc, CertificateVerificationError):
-        cls = NativeTLSCertificateError
+        text = str(exc)
+        if exc.host is None and host:  # check_hostname off: the name was not checked, but still say whose it was
+            text = "%s for host %s" % (text, host)
+        cls, code, reason, text = NativeTLSCertificateError, _SSL_ERROR_SSL, "CERTIFICATE_VERIFY_FAILED", \
+            _VERIFY_PREFIX + text
     elif isinstance(exc, RaggedEOF):
-        cls = NativeTLSEOFError
+        cls, code, reason, text = NativeTLSEOFError, _SSL_ERROR_EOF, "UNEXPECTED_EOF_WHILE_READING", str(exc)
     elif isinstance(exc, WantReadError):
-        cls = NativeTLSWantReadError
+        cls, code, reason, text = NativeTLSWantReadError, _SSL_ERROR_WANT_READ, None, str(exc)
     elif isinstance(exc, WantWriteError):
-        cls = NativeTLSWantWriteError
+        cls, code, reason, text = NativeTLSWantWriteError, _SSL_ERROR_WANT_WRITE, None, str(exc)
     else:
-        cls = NativeTLSError
-    new = cls(str(exc))
+        cls, code, reason, text = NativeTLSError, _SSL_ERROR_SSL, None, str(exc)
+    new = cls(code, text)
     new.nativetls_error = exc
     new.__cause__ = exc
+    new.reason = reason
+    new.library = "SSL" if reason else None
     new.native_code = getattr(exc, "native_code", None)
     new.native_message = getattr(exc, "native_message", None)
     if isinstance(exc, CertificateVerificationError):
         new.verify_code = exc.native_code
-        new.verify_message = str(exc)
-        new.host = exc.host
+        new.verify_message = exc.native_message or str(exc)
+        new.host = exc.host or host
         new.reason_code = exc.reason
     return new
 
 
 def _translating(method):
     """Decorate a socket method so that nativetls errors come out as ``NativeTLSError`` (``ssl.SSLError``)."""
+    reads = method.__name__ in ("recv", "recv_into", "read")
+
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
+        if reads and self._ragged_seen:
+            return self._eof_result(method, args)  # as ssl: end of file again, not "failed earlier"
         try:
             return method(self, *args, **kwargs)
         except TLSError as exc:
-            if isinstance(exc, RaggedEOF) and self._suppress_ragged_eofs:
+            if reads and isinstance(exc, RaggedEOF) and self._suppress_ragged_eofs:
+                self._ragged_seen = True
                 return self._eof_result(method, args)
-            raise _translate(exc)
+            raise _translate(exc, self.server_hostname)
     return wrapper
 
 
@@ -304,30 +342,79 @@ def _version_value(value, what):
     return int(value)
 
 
-class NativeTLSContext(object):
-    """An ``ssl.SSLContext``-shaped TLS *client* context backed by nativetls (see the module docstring).
+# What NativeTLSContext derives from: ssl.SSLContext itself wherever there is an ssl module, so that code checking
+# isinstance(ctx, ssl.SSLContext) (aiohttp, asyncio, httpx) takes it. ssl.SSLContext.__new__ insists on making
+# its C object (_ssl._SSLContext); we make a client one and never use it: every property a caller reads or sets
+# is redefined below with storage of our own, every method that would configure or use the C object is
+# overridden, and wrap_socket/wrap_bio make nativetls connections only.
+_SSLContextBase = _ssl.SSLContext if _ssl is not None else object
+_C_PROTOCOL = getattr(_ssl, "PROTOCOL_TLS_CLIENT", None) or getattr(_ssl, "PROTOCOL_SSLv23", None)
+_C_CONTEXT = [base for base in _SSLContextBase.__mro__ if base.__module__ in ("_ssl", "ssl")][-1] \
+    if _ssl is not None else None
+
+
+def _stored(name, doc, default=None):
+    """A plain read/write attribute kept in the instance (it hides ssl.SSLContext's C-level one)."""
+    key = "_attr_" + name
+
+    def get(self):
+        return self.__dict__.get(key, default)
+
+    def set_(self, value):
+        self.__dict__[key] = value
+    return property(get, set_, doc=doc)
+
+
+def _unsupported(name):
+    def method(self, *args, **kwargs):
+        raise NotImplementedError("NativeTLSContext.%s is not supported: nativetls configures this itself" % name)
+    method.__name__ = str(name)
+    method.__doc__ = "Not supported by nativetls (raises NotImplementedError); ssl's version would configure a " \
+                     "stdlib TLS object that nativetls never uses."
+    return method
+
+
+def _require_openssl(what):
+    from .._backend import backend
+    if backend().name != "openssl":
+        raise NotImplementedError("%s is not supported by the %s backend" % (what, backend().name))
+
+
+class NativeTLSContext(_SSLContextBase):
+    """An ``ssl.SSLContext`` (a subclass of it where the ``ssl`` module exists) whose connections are nativetls's
+    (see the module docstring). Client by default; ``PROTOCOL_TLS_SERVER`` makes a server context.
 
     Args:
-        protocol: None, ``PROTOCOL_TLS_CLIENT`` or ``PROTOCOL_TLS`` (the safe defaults), or ``PROTOCOL_TLSv1_2`` and
-            friends (exactly that version).
+        protocol: None, ``PROTOCOL_TLS_CLIENT`` or ``PROTOCOL_TLS`` (a client verifying the server),
+            ``PROTOCOL_TLS_SERVER`` (a server: ``CERT_NONE`` and no host-name check until set otherwise), or
+            ``PROTOCOL_TLSv1_2`` and friends (a client of exactly that version).
 
     Raises:
-        ValueError: a server-side or unknown *protocol*.
+        ValueError: an unknown *protocol*.
     """
 
     sslsocket_class = None  # set below to NativeTLSSocket
+    sslobject_class = None  # set below to NativeTLSObject
+
+    def __new__(cls, protocol=None, *args, **kwargs):
+        if _ssl is None:
+            return object.__new__(cls)
+        # The C type's __new__ directly: ssl.SSLContext.__new__ on 2.7 calls self.set_ciphers(), ours, before
+        # __init__ ran.
+        return _C_CONTEXT.__new__(cls, _C_PROTOCOL)
 
     def __init__(self, protocol=None):
         value = PROTOCOL_TLS_CLIENT if protocol is None else int(protocol)
         self._minimum, self._maximum = int(TLSVersion.TLSv1_2), int(TLSVersion.MAXIMUM_SUPPORTED)
         if value in (PROTOCOL_TLSv1, PROTOCOL_TLSv1_1, PROTOCOL_TLSv1_2):
             self._minimum = self._maximum = {3: 0x0301, 4: 0x0302, 5: 0x0303}[value]
-        elif value not in (PROTOCOL_TLS, PROTOCOL_TLS_CLIENT):
-            raise ValueError("NativeTLSContext is a client context; protocol %r is not supported" % (protocol,))
-        self.protocol = protocol if protocol is not None else PROTOCOL_TLS_CLIENT
+        elif value not in (PROTOCOL_TLS, PROTOCOL_TLS_CLIENT, PROTOCOL_TLS_SERVER):
+            raise ValueError("NativeTLSContext: protocol %r is not supported" % (protocol,))
+        self._protocol = protocol if protocol is not None else PROTOCOL_TLS_CLIENT
+        self._server = value == PROTOCOL_TLS_SERVER
         self._lock = threading.Lock()
-        self._verify_mode = CERT_REQUIRED
-        self._check_hostname = True
+        self._verify_mode = CERT_NONE if self._server else CERT_REQUIRED
+        self._check_hostname = not self._server
         self._ca_ders = []  # loaded trust anchors (DER, in load order, no duplicates); empty: the system store
         self._ca_seen = set()
         self._chain = None
@@ -335,11 +422,88 @@ class NativeTLSContext(object):
         self._alpn = None
         self._options = OP_NO_SSLv2 | OP_NO_SSLv3 | OP_NO_COMPRESSION
         self._verify_flags = VERIFY_X509_STRICT | VERIFY_X509_PARTIAL_CHAIN
-        self.post_handshake_auth = None
-        self.keylog_filename = None
-        self.hostname_checks_common_name = False
-        self.sni_callback = None
-        self._built = None  # (TLSConfiguration, ClientContext) of the last wrap
+        self._common_name = False
+        self._keylog = None
+        self._warned = False
+        self._built = None  # (key, nativetls context) of the last wrap
+
+    @property
+    def protocol(self):
+        """The *protocol* given (``PROTOCOL_TLS_CLIENT`` when none was)."""
+        if _ssl is not None and hasattr(_ssl, "_SSLMethod"):
+            try:
+                return _ssl._SSLMethod(self._protocol)
+            except ValueError:
+                pass
+        return self._protocol
+
+    post_handshake_auth = _stored("post_handshake_auth", "Kept for urllib3; nativetls does not request it.")
+    security_level = _stored("security_level", "Not configurable: nativetls's own minimum applies.", 2)
+    num_tickets = _stored("num_tickets", "Kept; the backend decides how many TLS 1.3 tickets a server sends.", 2)
+
+    @property
+    def sni_callback(self):
+        """Always None: server-side SNI callbacks in ssl's shape are not supported (setting one raises)."""
+        return None
+
+    @sni_callback.setter
+    def sni_callback(self, value):
+        if value is not None:
+            raise NotImplementedError("NativeTLSContext.sni_callback is not supported (use nativetls.ServerContext "
+                                      "with TLSConfiguration(sni_callback=...))")
+
+    set_servername_callback = _unsupported("set_servername_callback")
+    load_dh_params = _unsupported("load_dh_params")
+    set_ecdh_curve = _unsupported("set_ecdh_curve")
+    set_psk_client_callback = _unsupported("set_psk_client_callback")
+    set_psk_server_callback = _unsupported("set_psk_server_callback")
+    # The C entry points that would make a stdlib TLS object (ssl.SSLSocket._create and SSLObject._create call
+    # them): closed, so nothing reaching past wrap_socket/wrap_bio can run the stdlib's TLS on this context.
+    _wrap_socket = _unsupported("_wrap_socket")
+    _wrap_bio = _unsupported("_wrap_bio")
+
+    def session_stats(self):
+        """Not counted by nativetls: every value is 0 (the keys ``ssl`` returns)."""
+        return dict((key, 0) for key in (
+            "number", "connect", "connect_good", "connect_renegotiate", "accept", "accept_good",
+            "accept_renegotiate", "hits", "misses", "timeouts", "cache_full"))
+
+    def cert_store_stats(self):
+        """Counts of the loaded trust anchors, as ``ssl`` reports them (``x509_ca`` = ``x509``; no CRLs)."""
+        return {"x509": len(self._ca_ders), "crl": 0, "x509_ca": len(self._ca_ders)}
+
+    def get_ca_certs(self, binary_form=False):
+        """The loaded trust anchors (not the system store's), as DER with *binary_form*, else as dicts."""
+        if binary_form:
+            return list(self._ca_ders)
+        from .._certdict import certificate_dict
+        return [certificate_dict(der) for der in self._ca_ders]
+
+    @property
+    def keylog_filename(self):
+        """A file that receives the key material of every connection in the NSS key log format (as ``ssl``:
+        appended to, the header line first when the file is new); None (default) leaves it to ``SSLKEYLOGFILE``.
+
+        Raises (on setting):
+            IOError/OSError: the file cannot be opened for appending.
+            NativeTLSError: the backend cannot log key material.
+        """
+        return self._keylog
+
+    @keylog_filename.setter
+    def keylog_filename(self, value):
+        if value is None:
+            self._keylog = None
+            return
+        path = os.fspath(value) if hasattr(os, "fspath") else value
+        from .._backend import backend
+        if "keylog" not in backend().features or backend().name != "openssl":
+            raise NativeTLSError("keylog_filename: the %s backend cannot log key material per context"
+                                 % backend().name)
+        with open(path, "ab") as handle:  # as ssl: opened (and the header written) when set
+            if handle.tell() == 0:
+                handle.write(b"# TLS secrets log file, generated by OpenSSL / Python\n")
+        self._keylog = path
 
     # --- verification settings ----------------------------------------------------------------------------
     @property
@@ -372,7 +536,8 @@ class NativeTLSContext(object):
 
     @property
     def verify_flags(self):
-        """``VERIFY_X509_STRICT | VERIFY_X509_PARTIAL_CHAIN``: what nativetls always does. Other flags raise."""
+        """``VERIFY_X509_STRICT | VERIFY_X509_PARTIAL_CHAIN`` by default, as nativetls verifies. Clearing
+        ``VERIFY_X509_STRICT`` relaxes RFC 5280 strictness (OpenSSL backend only); other flags raise."""
         return self._verify_flags
 
     @verify_flags.setter
@@ -381,7 +546,22 @@ class NativeTLSContext(object):
         if value & ~_HONOURED_VERIFY_FLAGS:
             raise ValueError("verify_flags 0x%x: nativetls cannot honour these flags (CRL checks need "
                              "nativetls.TrustStore.with_crls)" % (value & ~_HONOURED_VERIFY_FLAGS))
-        self._verify_flags = value | VERIFY_X509_STRICT | VERIFY_X509_PARTIAL_CHAIN
+        if not value & VERIFY_X509_STRICT:
+            _require_openssl("clearing VERIFY_X509_STRICT")
+        self._verify_flags = value | VERIFY_X509_PARTIAL_CHAIN
+
+    @property
+    def hostname_checks_common_name(self):
+        """Whether a certificate without a DNS name may match by its subject CN (default False, as nativetls;
+        True works on the OpenSSL backend and raises elsewhere)."""
+        return self._common_name
+
+    @hostname_checks_common_name.setter
+    def hostname_checks_common_name(self, value):
+        value = bool(value)
+        if value:
+            _require_openssl("hostname_checks_common_name")
+        self._common_name = value
 
     @property
     def options(self):
@@ -453,15 +633,20 @@ class NativeTLSContext(object):
         """Same as :meth:`load_default_certs`."""
 
     def load_cert_chain(self, certfile, keyfile=None, password=None):
-        """Present a client certificate: *certfile* holds the leaf then its intermediates (and the key when
-        *keyfile* is None); *password* is bytes, str or a callable returning one.
+        """The certificate to present (a server's, or a client's): *certfile* holds the leaf then its
+        intermediates (and the key when *keyfile* is None); *password* is bytes, str or a callable returning one.
 
         Raises:
-            IOError/OSError: unreadable files. NativeTLSError: no certificate or key in them.
+            IOError/OSError: unreadable files. NativeTLSError: no certificate or key in them, a wrong password,
+            or a key that does not match the certificate.
         """
+        from .._abc import ServerContext
         try:
             chain = SigningChain.from_pem_files(certfile, keyfile or certfile, password)
-        except ValueError as exc:
+            # As ssl, fail here (a wrong password, a key not matching the certificate), not at the first
+            # handshake: a context of nativetls's own loads the key into the backend now.
+            ServerContext(TLSConfiguration(certificate_chain=chain))
+        except (ValueError, TLSError) as exc:
             raise NativeTLSError("cannot load the certificate chain: %s" % (exc,))
         with self._lock:
             self._chain = chain
@@ -520,70 +705,180 @@ class NativeTLSContext(object):
         if self._ca_ders:
             trust = TrustStore._make([Certificate._from_der(der) for der in self._ca_ders],
                                      origin="NativeTLSContext")
+        if self._server:
+            if self._chain is None:
+                raise NativeTLSError("a server context needs its certificate: call load_cert_chain() first")
+            if self._verify_mode == CERT_OPTIONAL:
+                raise NativeTLSError("verify_mode CERT_OPTIONAL on a server is not supported by nativetls (a client "
+                                     "certificate is either required, CERT_REQUIRED, or not asked for, CERT_NONE)")
+            if self._verify_mode == CERT_NONE:
+                trust = None
+            elif trust is None:
+                trust = TrustStore.system()
+            return TLSConfiguration(
+                certificate_chain=self._chain, ciphers=self._ciphers, inner_protocols=self._alpn,
+                lowest_supported_version=low, highest_supported_version=high, trust_store=trust)
         return TLSConfiguration(
             validate_certificates=self._verify_mode != CERT_NONE, certificate_chain=self._chain,
             ciphers=self._ciphers, inner_protocols=self._alpn, lowest_supported_version=low,
             highest_supported_version=high, trust_store=trust)
 
-    def _client_context(self):
-        from .._abc import ClientContext
+    def _native_context(self):
+        """The nativetls ClientContext/ServerContext for the current settings (rebuilt when they change)."""
+        from .._abc import ClientContext, ServerContext, _quiet
         with self._lock:
-            configuration = self._configuration()
+            # The raw settings, cheap to compare on every wrap (building the configuration is not): the trust
+            # list only grows, and the chain object stays alive in the built configuration, so its id is unique.
+            key = (self._verify_mode, len(self._ca_ders), id(self._chain), self._ciphers, self._alpn,
+                   self._options, self._minimum, self._maximum, self._keylog)
             built = self._built
-            if built is not None and built[0] == configuration:
+            if built is not None and built[0] == key:
                 return built[1]
+            configuration = self._configuration()
         try:
-            context = ClientContext(configuration)
+            if self._server:
+                context = ServerContext(configuration)
+            else:
+                _quiet.on = True  # NativeTLSContext warns itself: see _warn_unverified
+                try:
+                    context = ClientContext(configuration)
+                finally:
+                    _quiet.on = False
+            if self._keylog is not None:
+                from .._openssl._context import set_keylog_file
+                set_keylog_file(context, self._keylog)
         except TLSError as exc:
             raise _translate(exc)
         with self._lock:
-            self._built = (configuration, context)
+            self._built = (key, context)
         return context
 
-    def wrap_socket(self, sock, server_side=False, do_handshake_on_connect=True, suppress_ragged_eofs=False,
-                    server_hostname=None, session=None):
-        """Wrap a connected stream socket; returns a :class:`NativeTLSSocket` (handshaken unless asked not to).
+    _client_context = _native_context  # the name tests and older callers use
 
-        *server_hostname* is sent as SNI and, while verification is on, the certificate must match it.
-        *suppress_ragged_eofs* (default False, unlike ``ssl``): turn an EOF without close_notify into ``b""``.
+    def _warn_unverified(self):
+        """Warn once per context that the server is not verified, unless urllib3 (which warns itself) asks."""
+        if self._warned:
+            return
+        frame = sys._getframe(2)
+        depth = 0
+        while frame is not None and depth < 12:
+            name = frame.f_globals.get("__name__") or ""
+            if name.startswith(_URLLIB3_MODULES):
+                return
+            frame = frame.f_back
+            depth += 1
+        self._warned = True
+        warnings.warn("nativetls: certificate validation is disabled (verify_mode=CERT_NONE): this connection can "
+                      "be intercepted", SecurityWarning, stacklevel=3)
 
-        Raises:
-            ValueError: *server_side*, or ``check_hostname`` without *server_hostname*.
-            NativeTLSCertificateError: the certificate was rejected. NativeTLSError: the handshake failed.
-        """
-        if server_side:
-            raise ValueError("NativeTLSContext is a client context (use nativetls.ServerContext for servers)")
+    def _client_buffer(self, server_hostname, session):
+        """A client TLSBuffer for *server_hostname*, with ssl's meaning of check_hostname and the CN switch."""
         if isinstance(server_hostname, bytes):
             server_hostname = server_hostname.decode("ascii")
         if not server_hostname:
             server_hostname = None
         if self._check_hostname and server_hostname is None:
             raise ValueError("check_hostname requires server_hostname")
-        context = self._client_context()
-        buffer = context.wrap_buffers(server_hostname, session=session)
+        context = self._native_context()
+        verify = self._verify_mode != CERT_NONE
+        if not verify:
+            self._warn_unverified()
+        check_name = self._check_hostname and verify
+        buffer = context.wrap_buffers(server_hostname if check_name or not verify else None, session=session)
+        if verify:
+            _tune_openssl_buffer(buffer, None if check_name else server_hostname, self._common_name and check_name,
+                                 not self._verify_flags & VERIFY_X509_STRICT)
+        return context, buffer, server_hostname
+
+    def wrap_socket(self, sock, server_side=False, do_handshake_on_connect=True, suppress_ragged_eofs=True,
+                    server_hostname=None, session=None):
+        """Wrap a connected stream socket; returns a :class:`NativeTLSSocket` (handshaken unless asked not to).
+
+        Client: *server_hostname* is sent as SNI and, with ``check_hostname``, the certificate must match it
+        (without ``check_hostname`` the chain is still verified, as in ``ssl``). Server (*server_side*, on a
+        ``PROTOCOL_TLS_SERVER`` context): *server_hostname* must be None.
+        *suppress_ragged_eofs* (default True, as ``ssl``): an EOF without close_notify reads as ``b""``.
+
+        Raises:
+            ValueError: *server_side* on a client context or the reverse, or ``check_hostname`` without
+            *server_hostname*.
+            NativeTLSCertificateError: the certificate was rejected. NativeTLSError: the handshake failed.
+        """
+        context, buffer, server_hostname = self._buffer_for(server_side, server_hostname, session)
         return NativeTLSSocket(sock, buffer, context, self, server_hostname, suppress_ragged_eofs,
-                               do_handshake_on_connect)
+                               do_handshake_on_connect, server_side)
+
+    def wrap_bio(self, incoming, outgoing, server_side=False, server_hostname=None, session=None):
+        """A :class:`NativeTLSObject` (shaped like ``ssl.SSLObject``) running TLS over the caller's
+        ``ssl.MemoryBIO`` pair *incoming*/*outgoing*, as asyncio, anyio and urllib3's TLS-in-TLS use it.
+        Arguments as for :meth:`wrap_socket`."""
+        context, buffer, server_hostname = self._buffer_for(server_side, server_hostname, session)
+        return self.sslobject_class(buffer, incoming, outgoing, self, server_side, server_hostname)
+
+    def _buffer_for(self, server_side, server_hostname, session):
+        if server_side != self._server:
+            if server_side:
+                raise ValueError("Cannot create a server socket with a client NativeTLSContext (make it with "
+                                 "PROTOCOL_TLS_SERVER)")
+            raise ValueError("Cannot create a client socket with a PROTOCOL_TLS_SERVER context")
+        if server_side:
+            if server_hostname:
+                raise ValueError("server_hostname can only be specified in client mode")
+            if session is not None:
+                raise ValueError("session can only be specified in client mode")
+            context = self._native_context()
+            return context, context.wrap_buffers(), None
+        return self._client_buffer(server_hostname, session)
 
     def __repr__(self):
-        return "<NativeTLSContext verify_mode=%d check_hostname=%s>" % (self._verify_mode, self._check_hostname)
+        return "<NativeTLSContext %s verify_mode=%d check_hostname=%s>" % (
+            "server" if self._server else "client", self._verify_mode, self._check_hostname)
+
+
+_URLLIB3_MODULES = ("urllib3.", "pip._vendor.urllib3.")
+
+
+def _tune_openssl_buffer(buffer, sni, common_name, relaxed):
+    """What ssl allows and nativetls's TLSBuffer does not ask for, set on the OpenSSL connection before its
+    handshake: SNI without a host-name check (*sni*), CN fallback (*common_name*), no X509_STRICT (*relaxed*).
+    On other backends only the first is possible, as "no SNI" (documented in docs/integrations.md)."""
+    if not (sni or common_name or relaxed):
+        return
+    ssl_ptr = getattr(buffer, "_ssl_ptr", None)
+    if ssl_ptr is None:
+        return  # not OpenSSL: the other two were refused when they were set
+    from .._abc import normalize_server_hostname
+    from .._openssl import _libssl as L
+    from .._openssl._lowlevel import lib
+    if sni:
+        name, _host, is_ip = normalize_server_hostname(sni)
+        if name and not is_ip:
+            lib.SSL_ctrl(ssl_ptr, L.SSL_CTRL_SET_TLSEXT_HOSTNAME, L.TLSEXT_NAMETYPE_host_name, name)
+    param = lib.SSL_get0_param(ssl_ptr)
+    if common_name:
+        lib.X509_VERIFY_PARAM_set_hostflags(param, L.X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS)
+    if relaxed:
+        lib.X509_VERIFY_PARAM_clear_flags(param, L.X509_V_FLAG_X509_STRICT)
 
 
 class NativeTLSSocket(TLSSocket):
     """A :class:`nativetls.TLSSocket` that also answers like ``ssl.SSLSocket``; made by
-    :meth:`NativeTLSContext.wrap_socket`. nativetls errors are raised as :class:`NativeTLSError`."""
+    :meth:`NativeTLSContext.wrap_socket` (client or server side). nativetls errors are raised as
+    :class:`NativeTLSError`."""
 
     def __init__(self, sock, buffer, context, sslcontext, server_hostname, suppress_ragged_eofs,
-                 do_handshake_on_connect):
+                 do_handshake_on_connect, server_side=False):
         self._sslcontext = sslcontext
         self._verified = sslcontext._verify_mode != CERT_NONE
         self._suppress_ragged_eofs = suppress_ragged_eofs
+        self._ragged_seen = False
         self.server_hostname = server_hostname
-        self.server_side = False
+        self.server_side = server_side
         try:
             super(NativeTLSSocket, self).__init__(sock, buffer, context, do_handshake_on_connect)
         except TLSError as exc:
             sock.close()
-            raise _translate(exc)
+            raise _translate(exc, server_hostname)
 
     def _eof_result(self, method, args):
         return 0 if method.__name__ == "recv_into" or (method.__name__ == "read" and len(args) > 1) else b""
@@ -604,7 +899,7 @@ class NativeTLSSocket(TLSSocket):
 
     @property
     def nativetls_context(self):
-        """The :class:`nativetls.ClientContext` this socket was made from."""
+        """The :class:`nativetls.ClientContext` (or ``ServerContext``) this socket was made from."""
         return self._context
 
     def version(self):
@@ -647,12 +942,16 @@ class NativeTLSSocket(TLSSocket):
         return None
 
     def getpeercert(self, binary_form=False):
-        """The server's certificate: DER with *binary_form*; else a dict like ``ssl``'s, empty when unverified."""
+        """The peer's certificate: DER with *binary_form*; else a dict like ``ssl``'s, empty when unverified;
+        None when the peer sent none."""
         if self._buffer is None:
             raise ValueError("the socket is closed")
-        if not binary_form and not self._verified:
+        der = self._buffer.getpeercert(True)
+        if binary_form or der is None:
+            return der  # None: no certificate (a server that asked for none, as ssl)
+        if not self._verified:
             return {}
-        return self._buffer.getpeercert(binary_form)
+        return _certificate_dict(der)
 
     def pending(self):
         """Decrypted bytes ready to read without I/O: unknown through nativetls, so 0 (as ``ssl`` allows)."""
@@ -660,6 +959,8 @@ class NativeTLSSocket(TLSSocket):
 
 
 NativeTLSContext.sslsocket_class = NativeTLSSocket
+from ._sslobject import NativeTLSObject  # noqa: E402  (it needs the classes above)
+NativeTLSContext.sslobject_class = NativeTLSObject
 
 
 def _cipher_name(suite):
@@ -679,6 +980,23 @@ def _secret_bits(suite):
         if marker in name:
             return bits
     return None
+
+
+_cert_dicts = {}  # DER -> getpeercert() dict: asyncio asks on every handshake, and parsing is the costly part
+_cert_dicts_lock = threading.Lock()
+
+
+def _certificate_dict(der):
+    """``getpeercert()``'s dict for *der*, parsed once per certificate (a fresh top-level dict each call)."""
+    cached = _cert_dicts.get(der)
+    if cached is None:
+        from .._certdict import certificate_dict
+        cached = certificate_dict(der)
+        with _cert_dicts_lock:
+            if len(_cert_dicts) >= 64:
+                _cert_dicts.clear()
+            _cert_dicts[der] = cached
+    return dict(cached)
 
 
 class _SSLStandIn(object):

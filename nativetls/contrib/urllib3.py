@@ -3,7 +3,8 @@
 
 Two ways in, neither done at import time:
 
-* Per pool, without touching urllib3: pass a :class:`NativeTLSContext` as ``ssl_context=``::
+* Per pool, without touching urllib3: pass a :class:`NativeTLSContext` (an ``ssl.SSLContext`` subclass, so
+  also usable with asyncio, aiohttp, httpx, websockets and ``http.client``) as ``ssl_context=``::
 
       import urllib3
       from nativetls.contrib.urllib3 import NativeTLSContext
@@ -32,11 +33,14 @@ import sys
 import threading
 
 from ._sslcompat import (CERT_REQUIRED, NativeTLSCertificateError, NativeTLSContext, NativeTLSEOFError,
-                         NativeTLSError, NativeTLSSocket, TLSVersion, ssl_stand_in)
+                         NativeTLSError, NativeTLSSocket, NativeTLSWantReadError, NativeTLSWantWriteError,
+                         NativeTLSZeroReturnError, TLSVersion, ssl_stand_in)
+from ._sslobject import NativeTLSObject
 
 __all__ = [str(name) for name in (
     "inject_into_urllib3", "extract_from_urllib3", "NativeTLSContext", "NativeTLSSocket", "NativeTLSError",
-    "NativeTLSCertificateError", "NativeTLSEOFError", "is_injected", "prepare", "DEFAULT_TARGETS",
+    "NativeTLSCertificateError", "NativeTLSEOFError", "NativeTLSWantReadError", "NativeTLSWantWriteError",
+    "NativeTLSZeroReturnError", "NativeTLSObject", "is_injected", "prepare", "DEFAULT_TARGETS",
 )]
 
 #: The urllib3 packages ``inject_into_urllib3()`` patches, each when it can be imported.
