@@ -688,7 +688,8 @@ def _stdlib_server(pki, alpn=None, sni=None):
     import ssl
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     if sni is not None:
-        context.sni_callback = lambda obj, name, ctx: sni.append(name)
+        # sni_callback is 3.7+; set_servername_callback (the same hook) exists from 3.4 on
+        context.set_servername_callback(lambda obj, name, ctx: sni.append(name))
     context.load_cert_chain(pki.server.fullchain_path, pki.server.key_path)
     if alpn:
         context.set_alpn_protocols(alpn)
