@@ -400,8 +400,9 @@ class SigningChain(object):
         """Read a PKCS#12 (``.p12``/``.pfx``) file: the key, its certificate (the leaf) and the intermediates.
 
         The file is decrypted at once, by the running backend's own PKCS#12 parser (OpenSSL's ``PKCS12_parse``,
-        SChannel's ``PFXImportCertStore``), so every problem is reported here. The intermediates are put in
-        issuing order (leaf's issuer first); any other certificate of the file follows them.
+        SChannel's ``PFXImportCertStore``, SecureTransport's ``SecPKCS12Import``), so every problem is reported
+        here. The intermediates are put in issuing order (leaf's issuer first); any other certificate of the file
+        follows them.
 
         Args:
             data_or_path: the file's bytes (``bytes``, ``bytearray``, ``memoryview``), or its path (text or
@@ -413,7 +414,8 @@ class SigningChain(object):
             ValueError: not a PKCS#12 file, wrong password, or no private key (or no certificate for it) inside;
                 the message says which.
             ConfigurationError: a valid file this backend cannot decrypt (OpenSSL 3 without its legacy provider,
-                for RC2/3DES-encrypted files), or a backend that cannot read PKCS#12.
+                for RC2/3DES-encrypted files; macOS for an intact file whose algorithms SecPKCS12Import does not
+                read), or a backend that cannot read PKCS#12.
             OSError/IOError: the path cannot be read. TypeError: wrong argument types.
         """
         data, origin = _pkcs12_input(data_or_path)

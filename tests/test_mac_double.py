@@ -446,16 +446,26 @@ def test_encrypted_key_import(st, pki, tmp_path, clean):
 
 
 def test_pkcs12_import(st, pki, clean):
+    """SecPKCS12Import as macOS 14's: no passphrase is the empty one (errSecAuthFailed for a file with one), a
+    wrong one errSecAuthFailed, not PKCS#12 errSecDecode; one {identity, chain} dictionary per key; a file
+    without a key succeeds with a {chain} dictionary only; with no kSecImportExportKeychain the key goes to the
+    user's default keychain (counted)."""
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.serialization import pkcs12
     blob = pkcs12.serialize_key_and_certificates(
         b"client", pki.client.key, pki.client.cert, [c.cert for c in pki.client.intermediates],
         serialization.BestAvailableEncryption(b"pw"))
-    items = c_void_p()
+    certs_only = pkcs12.serialize_key_and_certificates(
+        None, None, None, [pki.client.cert], serialization.BestAvailableEncryption(b"pw"))
     key = c_void_p.in_dll(st.dll, "kSecImportExportPassphrase")
-    results = []
-    data = st.CFDataCreate(None, blob, len(blob))
-    for password in (None, "wrong", "pw"):
+    identity_key = c_void_p.in_dll(st.dll, "kSecImportItemIdentity").value
+    chain_key = c_void_p.in_dll(st.dll, "kSecImportItemCertChain").value
+    st.dll.double_default_keychain_imports.restype = ctypes.c_long
+    defaults = st.dll.double_default_keychain_imports()
+
+    def run(blob, password):
+        items = c_void_p()
+        data = st.CFDataCreate(None, blob, len(blob))
         options = None
         if password is not None:
             value = _cfstr(st, password)
@@ -464,16 +474,27 @@ def test_pkcs12_import(st, pki, clean):
                 ctypes.addressof(c_uint8.in_dll(st.dll, "kCFTypeDictionaryKeyCallBacks")),
                 ctypes.addressof(c_uint8.in_dll(st.dll, "kCFTypeDictionaryValueCallBacks")))
             st.CFRelease(value)
-        results.append(st.SecPKCS12Import(data, options, byref(items)))
+        status = st.SecPKCS12Import(data, options, byref(items))
         if options:
             st.CFRelease(options)
-    assert results == [-25260, -25293, 0]
-    entry = st.CFArrayGetValueAtIndex(items.value, 0)
-    chain = st.CFDictionaryGetValue(entry, c_void_p.in_dll(st.dll, "kSecImportItemCertChain").value)
-    assert st.CFArrayGetCount(chain) == 2
-    assert st.CFDictionaryGetValue(entry, c_void_p.in_dll(st.dll, "kSecImportItemIdentity").value)
-    st.CFRelease(items.value)
-    st.CFRelease(data)
+        st.CFRelease(data)
+        return status, items.value
+
+    assert [run(blob, password)[0] for password in (None, "wrong")] == [-25293, -25293]   # errSecAuthFailed
+    assert run(b"not PKCS#12", "pw")[0] == -26275                                          # errSecDecode
+    status, items = run(blob, "pw")
+    assert status == 0 and st.CFArrayGetCount(items) == 1
+    entry = st.CFArrayGetValueAtIndex(items, 0)
+    assert st.CFArrayGetCount(st.CFDictionaryGetValue(entry, chain_key)) == 2
+    assert st.CFDictionaryGetValue(entry, identity_key)
+    st.CFRelease(items)
+    assert st.dll.double_default_keychain_imports() == defaults + 1
+    status, items = run(certs_only, "pw")
+    assert status == 0 and st.CFArrayGetCount(items) == 1
+    entry = st.CFArrayGetValueAtIndex(items, 0)
+    assert not st.CFDictionaryGetValue(entry, identity_key)
+    assert st.CFArrayGetCount(st.CFDictionaryGetValue(entry, chain_key)) == 1
+    st.CFRelease(items)
 
 
 # --- SecureTransport between two double contexts (py27 and py3) ---

@@ -314,6 +314,8 @@ def test_data_symbols(metadata):
     """The data symbols we read: in the metadata's constants, or (the callback structures) in HEADER_VALUES."""
     for symbol in _corefoundation.DATA_SYMBOLS:
         assert symbol in metadata["CoreFoundation"]["constants"] or _HEADER.get(symbol) == "data", symbol
+    for symbol in _security.DATA_SYMBOLS:  # the SecPKCS12Import keys: const CFStringRef (SecImportExport.h)
+        assert symbol in metadata["Security"]["constants"], symbol
 
 
 def test_cipher_suite_width():

@@ -9,7 +9,7 @@ double (``docs/backend-macos.md``).
 """
 from __future__ import absolute_import, division, print_function, unicode_literals
 
-__all__ = ["load_backend"]
+__all__ = ["load_backend", "load_pkcs12"]
 
 
 def load_backend():
@@ -22,3 +22,14 @@ def load_backend():
     framework_path("Security")  # raises ImportError with the reason off macOS
     from ._context import make_backend
     return make_backend()
+
+
+def load_pkcs12(data, password, origin):
+    """Read a PKCS#12 file with SecPKCS12Import: ``(leaf_der, [other DERs], None)`` (see ``_pkcs12``); the key
+    stays in the file, which each context imports into its own temporary keychain.
+
+    Raises:
+        ValueError: not PKCS#12, wrong password, no key. ConfigurationError: what this system cannot decrypt.
+    """
+    from ._pkcs12 import read_pkcs12
+    return read_pkcs12(data, password, origin)

@@ -52,6 +52,8 @@ PROTOTYPES = (
     # CFDictionary.h
     ("CFDictionaryCreate", CFTypeRef, [c_void_p, In(c_void_p), In(c_void_p), CFIndex, In(c_void_p), In(c_void_p)],
      check_not_null, OWNED),
+    ("CFDictionaryGetTypeID", CFTypeID, [], None, None),
+    ("CFDictionaryGetValue", CFTypeRef, [CFTypeRef, CFTypeRef], None, BORROWED),   # NULL: no such key
     # CFString.h
     ("CFStringGetTypeID", CFTypeID, [], None, None),
     ("CFStringCreateWithCString", CFTypeRef, [c_void_p, In(c_char_p), CFStringEncoding], check_not_null, OWNED),

@@ -19,8 +19,8 @@ from . import _corefoundation as _cf
 from . import _security as _sec
 from ._types import OSStatusError
 
-__all__ = ["cf", "sec", "CFRef", "cfdata", "cfstring", "cfarray", "certificate_ref", "certificate_der", "data_bytes", "string_text", "describe",
-           "tls_error"]
+__all__ = ["cf", "sec", "CFRef", "cfdata", "cfstring", "cfarray", "cfdictionary", "certificate_ref",
+           "certificate_der", "data_bytes", "string_text", "describe", "tls_error"]
 
 
 def cf():
@@ -93,6 +93,16 @@ def cfarray(values):
     array = (c_void_p * max(len(raw), 1))(*raw)
     callbacks = _cf.LIBRARY.data_address("kCFTypeArrayCallBacks")
     return CFRef(cf().CFArrayCreate(None, ctypes.cast(array, c_void_p), len(raw), callbacks))
+
+
+def cfdictionary(pairs):
+    """An owned CFDictionary of *pairs* ((key, value) references or CFRefs; the dictionary retains each one)."""
+    raw = [tuple(v.value if isinstance(v, CFRef) else v for v in pair) for pair in pairs]
+    keys = (c_void_p * max(len(raw), 1))(*[k for k, _v in raw])
+    values = (c_void_p * max(len(raw), 1))(*[v for _k, v in raw])
+    return CFRef(cf().CFDictionaryCreate(None, ctypes.cast(keys, c_void_p), ctypes.cast(values, c_void_p), len(raw),
+                                         _cf.LIBRARY.data_address("kCFTypeDictionaryKeyCallBacks"),
+                                         _cf.LIBRARY.data_address("kCFTypeDictionaryValueCallBacks")))
 
 
 def certificate_ref(der):

@@ -22,8 +22,8 @@ from ._types import (
     SSLCipherSuite, check_not_null, check_status,
 )
 
-__all__ = ["LIBRARY", "PROTOTYPES", "SSLReadFunc", "SSLWriteFunc", "SecItemImportExportKeyParameters", "load",
-           "status_name"]
+__all__ = ["LIBRARY", "PROTOTYPES", "DATA_SYMBOLS", "SSLReadFunc", "SSLWriteFunc",
+           "SecItemImportExportKeyParameters", "load", "status_name"]
 
 # --- SecBase.h: OSStatus values of the Security framework ---
 errSecSuccess = 0
@@ -41,6 +41,7 @@ errSecInteractionNotAllowed = -25308
 errSecCreateChainFailed = -25318
 errSecDecode = -26275
 errSecPassphraseRequired = -25260
+errSecPkcs12VerifyFailure = -25264   # the older macOS PKCS#12 decoder's "MAC verification failed"
 errSecUnknownFormat = -25257
 errSecHostNameMismatch = -67602
 errSecInvalidExtendedKeyUsage = -67609
@@ -205,6 +206,11 @@ class SecItemImportExportKeyParameters(Structure):
 
 _REF = POINTER(CFTypeRef)
 
+#: ``const CFStringRef`` data symbols of SecImportExport.h (the SecPKCS12Import option and result keys), read with
+#: :meth:`._types.Library.constant` (borrowed, never released).
+DATA_SYMBOLS = ("kSecImportExportPassphrase", "kSecImportExportKeychain", "kSecImportItemIdentity",
+                "kSecImportItemCertChain")
+
 # (name, restype, argtypes, errcheck, returns), header order within each header.
 PROTOTYPES = (
     # SecBase.h
@@ -216,6 +222,7 @@ PROTOTYPES = (
     # SecIdentity.h
     ("SecIdentityGetTypeID", CFTypeID, [], None, None),
     ("SecIdentityCreateWithCertificate", OSStatus, [CFTypeRef, CFTypeRef, Out(_REF, OWNED)], check_status, None),
+    ("SecIdentityCopyCertificate", OSStatus, [CFTypeRef, Out(_REF, OWNED)], check_status, None),
     # SecPolicy.h
     ("SecPolicyCreateSSL", CFTypeRef, [Boolean, CFTypeRef], check_not_null, OWNED),
     # SecTrust.h
@@ -232,6 +239,9 @@ PROTOTYPES = (
     ("SecItemImport", OSStatus, [CFTypeRef, CFTypeRef, InOut(POINTER(c_uint32)), InOut(POINTER(c_uint32)),
                                  c_uint32, In(POINTER(SecItemImportExportKeyParameters)), CFTypeRef,
                                  Out(_REF, OWNED)], None, None),
+    # +1 CFArray of CFDictionaries (kSecImportItem* keys, values borrowed from the dictionary); the status is
+    # interpreted by the caller (errSecAuthFailed / errSecPkcs12VerifyFailure / errSecDecode, see _keychain)
+    ("SecPKCS12Import", OSStatus, [CFTypeRef, CFTypeRef, Out(_REF, OWNED)], None, None),
     # SecKeychain.h
     ("SecKeychainCreate", OSStatus, [In(c_char_p), c_uint32, In(c_char_p), Boolean, CFTypeRef, Out(_REF, OWNED)],
      check_status, None),
@@ -268,7 +278,7 @@ PROTOTYPES = (
 #: Functions that older systems lack: SecTrustEvaluateWithError (10.14), the ALPN pair (10.12.4).
 OPTIONAL = ("SecTrustEvaluateWithError", "SSLSetALPNProtocols", "SSLCopyALPNProtocols")
 
-LIBRARY = Library("Security", PROTOTYPES, optional=OPTIONAL)
+LIBRARY = Library("Security", PROTOTYPES, optional=OPTIONAL, data=DATA_SYMBOLS)
 
 
 def load():

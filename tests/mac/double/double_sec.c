@@ -24,6 +24,7 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/pkcs12.h>
+#include <openssl/provider.h>
 #include <openssl/x509v3.h>
 
 #define kCFStringEncodingUTF8 0x08000100u
@@ -494,10 +495,60 @@ DBL_STATIC_STRING(kSecImportItemTrust, "trust")
 DBL_STATIC_STRING(kSecImportItemCertChain, "chain")
 DBL_STATIC_STRING(kSecImportItemIdentity, "identity")
 
-/* OSStatus SecPKCS12Import(CFDataRef pkcs12_data, CFDictionaryRef options, CFArrayRef *items): +1 array of one
- * dictionary {identity: SecIdentity, chain: [SecCertificate leaf first...]}. No passphrase for an encrypted file:
- * errSecPassphraseRequired; a wrong one: errSecAuthFailed; not PKCS#12: errSecDecode. With the
- * kSecImportExportKeychain option the key is also kept in that keychain. */
+/* Apple's decoder reads the PKCS#12 PBE algorithms (3DES, RC2, RC4): OpenSSL 3 keeps RC2 in its legacy provider,
+ * so the parse runs with this thread's default library context switched to one of ours holding the default and
+ * legacy providers (the process-wide context, shared with the stdlib ssl module in the tests, is never touched). */
+static OSSL_LIB_CTX *pkcs12_libctx;
+
+static OSSL_LIB_CTX *pkcs12_context(void)
+{
+    dbl_lock();
+    if (pkcs12_libctx == NULL) {
+        OSSL_LIB_CTX *libctx = OSSL_LIB_CTX_new();
+        if (libctx != NULL && OSSL_PROVIDER_load(libctx, "default") != NULL) {
+            OSSL_PROVIDER_load(libctx, "legacy");   /* absent: RC2 files fail to decode, as they would */
+            pkcs12_libctx = libctx;
+        } else {
+            OSSL_LIB_CTX_free(libctx);
+        }
+    }
+    dbl_unlock();
+    return pkcs12_libctx;
+}
+
+static long default_keychain_imports;  /* SecPKCS12Import calls without kSecImportExportKeychain */
+
+long double_default_keychain_imports(void)
+{
+    long n;
+    dbl_lock();
+    n = default_keychain_imports;
+    dbl_unlock();
+    return n;
+}
+
+static CFDictionaryRef import_entry(CFTypeRef identity, CFArrayRef chain)
+{
+    const void *keys[2], *values[2];
+    CFIndex n = 0;
+    if (identity != NULL) {
+        keys[n] = kSecImportItemIdentity;
+        values[n++] = identity;
+    }
+    keys[n] = kSecImportItemCertChain;
+    values[n++] = chain;
+    return CFDictionaryCreate(NULL, keys, values, n, &kCFTypeDictionaryKeyCallBacks, &kCFTypeDictionaryValueCallBacks);
+}
+
+/* OSStatus SecPKCS12Import(CFDataRef pkcs12_data, CFDictionaryRef options, CFArrayRef *items), as macOS 14's
+ * (OSX/libsecurity_keychain/lib/SecImportExport.c over OSX/sec/Security/SecImportExport.c's p12decode):
+ *  - a missing kSecImportExportPassphrase is the empty passphrase;
+ *  - the integrity MAC that does not verify: errSecAuthFailed; a blob that cannot be read (or whose contents
+ *    cannot be decrypted after the MAC verified): errSecDecode;
+ *  - +1 array: one dictionary {identity, chain: [leaf, the file's other certificates]} per key, and (macOS) one
+ *    {chain: [...]} for certificates no key claims - a file without a key succeeds with only that one;
+ *  - the key is imported into the kSecImportExportKeychain keychain, or else into the user's default keychain
+ *    (counted here: double_default_keychain_imports; kSecImportToMemoryOnly is macOS 15+ and not modelled). */
 OSStatus SecPKCS12Import(CFDataRef pkcs12_data, CFDictionaryRef options, CFArrayRef *items)
 {
     dbl_data *data = (dbl_data *)dbl_check(pkcs12_data, T_DATA);
@@ -506,13 +557,12 @@ OSStatus SecPKCS12Import(CFDataRef pkcs12_data, CFDictionaryRef options, CFArray
     EVP_PKEY *pkey = NULL;
     X509 *x509 = NULL;
     STACK_OF(X509) *ca = NULL;
-    const char *pass = NULL;
+    const char *pass = "";
     dbl_keychain *keychain = NULL;
-    dbl_identity *identity;
     CFMutableArrayRef chain, result;
-    const void *keys[2], *values[2];
     CFDictionaryRef entry;
-    int i;
+    OSSL_LIB_CTX *libctx, *previous;
+    int i, parsed;
     if (data == NULL || items == NULL)
         return errSecParam;
     if (options != NULL) {
@@ -527,41 +577,69 @@ OSStatus SecPKCS12Import(CFDataRef pkcs12_data, CFDictionaryRef options, CFArray
         ERR_clear_error();
         return errSecDecode;
     }
-    if (!PKCS12_parse(p12, pass, &pkey, &x509, &ca) || pkey == NULL || x509 == NULL) {
+    libctx = pkcs12_context();
+    previous = libctx != NULL ? OSSL_LIB_CTX_set0_default(libctx) : NULL;
+    if (PKCS12_mac_present(p12) && !PKCS12_verify_mac(p12, pass, -1) &&
+        !(pass[0] == '\0' && PKCS12_verify_mac(p12, NULL, 0))) {
+        if (libctx != NULL)
+            OSSL_LIB_CTX_set0_default(previous);
         PKCS12_free(p12);
+        ERR_clear_error();
+        return errSecAuthFailed;
+    }
+    parsed = PKCS12_parse(p12, pass, &pkey, &x509, &ca);
+    if (libctx != NULL)
+        OSSL_LIB_CTX_set0_default(previous);
+    PKCS12_free(p12);
+    ERR_clear_error();
+    if (!parsed) {
         EVP_PKEY_free(pkey);
         X509_free(x509);
         sk_X509_pop_free(ca, X509_free);
-        ERR_clear_error();
-        return pass == NULL ? errSecPassphraseRequired : errSecAuthFailed;
+        return errSecDecode;
     }
-    PKCS12_free(p12);
-    identity = dbl_alloc(T_IDENTITY, sizeof(*identity), identity_finalize);
-    identity->cert = dbl_cert_from_x509(x509);
-    identity->key = key_from_pkey(pkey);
-    if (keychain != NULL)
-        CFArrayAppendValue(keychain->items, identity->key);
-    chain = CFArrayCreateMutable(NULL, 0, &kCFTypeArrayCallBacks);
-    CFArrayAppendValue(chain, identity->cert);
-    for (i = 0; ca != NULL && i < sk_X509_num(ca); i++) {
-        dbl_cert *cert = dbl_cert_from_x509(sk_X509_value(ca, i));
-        CFArrayAppendValue(chain, cert);
-        CFRelease(cert);
-    }
-    X509_free(x509);
-    sk_X509_pop_free(ca, X509_free);
-    keys[0] = kSecImportItemIdentity;
-    values[0] = identity;
-    keys[1] = kSecImportItemCertChain;
-    values[1] = chain;
-    entry = CFDictionaryCreate(NULL, keys, values, 2, &kCFTypeDictionaryKeyCallBacks,
-                               &kCFTypeDictionaryValueCallBacks);
-    CFRelease(identity);
-    CFRelease(chain);
     result = CFArrayCreateMutable(NULL, 0, &kCFTypeArrayCallBacks);
+    chain = CFArrayCreateMutable(NULL, 0, &kCFTypeArrayCallBacks);
+    if (pkey != NULL && x509 != NULL) {
+        dbl_identity *identity = dbl_alloc(T_IDENTITY, sizeof(*identity), identity_finalize);
+        identity->cert = dbl_cert_from_x509(x509);
+        identity->key = key_from_pkey(pkey);
+        pkey = NULL;
+        if (keychain != NULL) {
+            CFArrayAppendValue(keychain->items, identity->key);
+        } else {
+            dbl_lock();
+            default_keychain_imports++;
+            dbl_unlock();
+        }
+        CFArrayAppendValue(chain, identity->cert);
+        for (i = 0; ca != NULL && i < sk_X509_num(ca); i++) {
+            dbl_cert *cert = dbl_cert_from_x509(sk_X509_value(ca, i));
+            CFArrayAppendValue(chain, cert);
+            CFRelease(cert);
+        }
+        entry = import_entry(identity, chain);
+        CFRelease(identity);
+    } else {
+        /* no key (or a key without its certificate): the certificates alone */
+        if (x509 != NULL) {
+            dbl_cert *cert = dbl_cert_from_x509(x509);
+            CFArrayAppendValue(chain, cert);
+            CFRelease(cert);
+        }
+        for (i = 0; ca != NULL && i < sk_X509_num(ca); i++) {
+            dbl_cert *cert = dbl_cert_from_x509(sk_X509_value(ca, i));
+            CFArrayAppendValue(chain, cert);
+            CFRelease(cert);
+        }
+        entry = import_entry(NULL, chain);
+    }
+    CFRelease(chain);
     CFArrayAppendValue(result, entry);
     CFRelease(entry);
-    ERR_clear_error();
+    EVP_PKEY_free(pkey);
+    X509_free(x509);
+    sk_X509_pop_free(ca, X509_free);
     *items = result;
     return errSecSuccess;
 }
