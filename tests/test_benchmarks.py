@@ -61,6 +61,7 @@ def test_benchmark_refuses_an_unknown_row():
 
 @pytest.mark.skipif(not os.path.exists(FLOOR_HANDSHAKE), reason="no benchmarks/ beside tests/ (an installed test tree)")
 @pytest.mark.skipif(sys.version_info[0] < 3, reason="floor_handshake.py compares with the stdlib's MemoryBIO (py3)")
+@pytest.mark.needs("tls1_3")  # its rows include TLS 1.3 handshakes
 def test_handshake_floor_smoke_mode_runs():
     out = _smoke(FLOOR_HANDSHAKE)
     if "measures the OpenSSL backend" in out:

@@ -313,6 +313,7 @@ def test_tls13_bound_with_only_tls12_suites_is_a_configuration_error(pki):
                        lowest_supported_version=TLSVersion.TLSv1_3)
 
 
+@pytest.mark.needs("tls1_3")
 def test_tls13_only_list_narrows_to_tls13_within_the_bounds(pki):
     client = client_context(pki, ciphers=TLS13_ONLY)  # no warning: the list asks for TLS 1.3 alone
     c, s = client.wrap_buffers("localhost"), server_context(pki, highest_supported_version=None).wrap_buffers()
@@ -324,6 +325,7 @@ def test_tls13_only_list_narrows_to_tls13_within_the_bounds(pki):
 
 
 @pytest.mark.parametrize("make", [client_context, server_context], ids=["client", "server"])
+@pytest.mark.needs("tls1_3")
 def test_tls12_list_turns_tls13_off_loudly(pki, make):
     # docs/decisions.md: ciphers is the complete list; one without TLS 1.3 suites turns TLS 1.3 off, and says so.
     suites = [nativetls.CipherSuite.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256]
@@ -343,6 +345,7 @@ def test_tls12_list_turns_tls13_off_loudly(pki, make):
     assert not [w for w in caught if issubclass(w.category, nativetls.SecurityWarning)]
 
 
+@pytest.mark.needs("tls1_3")
 def test_default_cipher_list_keeps_tls13(pki):
     client = client_context(pki, ciphers=nativetls.DEFAULT_CIPHER_LIST)
     c, s = client.wrap_buffers("localhost"), server_context(pki).wrap_buffers()

@@ -215,6 +215,11 @@ def program_insecure(names, self_signed_cert_path, self_signed_key_path, ca_path
     return replies
 
 
+def _best(tls):
+    """The newest version the running backend speaks (TLS 1.2 on a libssl without TLS 1.3, such as 1.0.2)."""
+    return tls.TLSVersion.TLSv1_3 if "tls1_3" in tls.backend().features else tls.TLSVersion.TLSv1_2
+
+
 # --- running them -------------------------------------------------------------------------------------------------
 
 def test_echo_over_sockets(names, pki):
@@ -222,7 +227,7 @@ def test_echo_over_sockets(names, pki):
     reply, seen, after, served = program_echo_over_sockets(
         names, pki.ca.cert_path, pki.server.cert_path, pki.server.key_path, pki.intermediate.cert_path)
     assert reply == b"echo: hello"
-    assert seen[0] is tls.TLSVersion.TLSv1_3 and seen[1] in tls.DEFAULT_CIPHER_LIST
+    assert seen[0] is _best(tls) and seen[1] in tls.DEFAULT_CIPHER_LIST
     assert seen[2] is tls.NextProtocol.H2
     assert after == (None, None, None)
     assert served == [seen]
@@ -240,7 +245,7 @@ def test_buffers(names, pki):
     got, versions, ciphers, client_ctx, server_ctx = program_buffers(
         names, pki.ca.cert_pem, pki.server.cert_pem, pki.server.key_pem, pki.intermediate.cert_pem)
     assert got == b"ping"
-    assert versions == (tls.TLSVersion.TLSv1_3,) * 2 and ciphers[0] == ciphers[1]
+    assert versions == (_best(tls),) * 2 and ciphers[0] == ciphers[1]
     assert isinstance(client_ctx, tls.ClientContext) and isinstance(server_ctx, tls.ServerContext)
 
 

@@ -118,7 +118,9 @@ def cipher_names():
         if not _cipher_names:
             ctx = Owned(lib.SSL_CTX_new(lib.TLS_method()), lib.SSL_CTX_free)
             try:
-                lib.SSL_CTX_set_cipher_list(ctx.ptr, b"ALL:COMPLEMENTOFALL:@SECLEVEL=0")
+                # 1.0.2 has no security levels and refuses the whole string with "@SECLEVEL" in it
+                lib.SSL_CTX_set_cipher_list(ctx.ptr, b"ALL:COMPLEMENTOFALL" + (b":@SECLEVEL=0" if HAS_SECURITY_LEVEL
+                                                                                  else b""))
                 ssl = Owned(lib.SSL_new(ctx.ptr), lib.SSL_free)
                 from ._lowlevel import cipher_protocol_id, stack_items
                 table = {}
@@ -234,6 +236,11 @@ def _suite_names(configuration):
     tls12, tls13 = [], []
     for suite in configuration.ciphers:
         value = int(suite)
+        if 0x1300 <= value <= 0x13FF and not HAS_TLS1_3:
+            # A TLS 1.3 suite where this libssl has no TLS 1.3 (1.0.2, 1.1.0): a version it cannot speak, not a
+            # missing suite. versions_for_ciphers() then decides: a list of only TLS 1.3 suites is an error
+            # naming TLS 1.3, and PEP 748's DEFAULT_CIPHER_LIST keeps its TLS 1.2 part.
+            continue
         name = names.get(value)
         if name is None:
             raise ConfigurationError("cipher suite %s (0x%04X) is not available in %s"
@@ -255,7 +262,7 @@ def _apply_ciphers(ctx, suites, server, low):
             raise_ssl_error("the default cipher list was refused", ConfigurationError)
         return
     tls12, tls13 = suites
-    suffix = b":@SECLEVEL=0" if legacy else b""
+    suffix = b":@SECLEVEL=0" if legacy and HAS_SECURITY_LEVEL else b""  # 1.0.2 refuses "@SECLEVEL" (has no levels)
     if tls12:
         if not lib.SSL_CTX_set_cipher_list(ctx, b":".join(tls12) + suffix):
             raise_ssl_error("none of the configured TLS 1.2 cipher suites can be used", ConfigurationError)
