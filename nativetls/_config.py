@@ -10,12 +10,12 @@ from __future__ import absolute_import, division, print_function, unicode_litera
 import warnings
 
 from ._compat import int_types, text_type
-from ._enums import CipherSuite, NextProtocol, TLSVersion, _VERSION_ORDER, cipher_suite_versions
+from ._enums import DEFAULT_CIPHER_LIST, CipherSuite, NextProtocol, TLSVersion, _VERSION_ORDER, cipher_suite_versions
 from ._errors import ConfigurationError, SecurityWarning
 from ._objects import Certificate, PrivateKey, SigningChain, TrustStore
 
 __all__ = ["TLSConfiguration", "TLSClientConfiguration", "TLSServerConfiguration", "DEFAULT_LOWEST_VERSION",
-           "versions_for_ciphers"]
+           "versions_for_ciphers", "is_default_cipher_list"]
 
 #: What ``lowest_supported_version=None`` means on every backend.
 DEFAULT_LOWEST_VERSION = TLSVersion.TLSv1_2
@@ -69,6 +69,20 @@ def _check_ciphers(value):
 
 
 _CONCRETE = sorted(_VERSION_ORDER, key=_VERSION_ORDER.get)
+
+
+_DEFAULT_CIPHER_VALUES = tuple(int(suite) for suite in DEFAULT_CIPHER_LIST)
+
+
+def is_default_cipher_list(configuration):
+    """Whether ``configuration.ciphers`` is :data:`DEFAULT_CIPHER_LIST` (PEP 748's recommended list).
+
+    A backend takes that list as "the recommended suites this library has": suites it lacks (ChaCha20 on OpenSSL
+    1.0.2, any explicit list on SChannel) are left out instead of raising, so a PEP 748 program passing the default
+    runs everywhere. Any other list is honoured exactly, and a suite the backend lacks is a ConfigurationError.
+    """
+    ciphers = configuration.ciphers
+    return ciphers is not None and tuple(int(suite) for suite in ciphers) == _DEFAULT_CIPHER_VALUES
 
 
 def versions_for_ciphers(configuration, low, high, available=None):

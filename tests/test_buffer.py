@@ -356,6 +356,19 @@ def test_default_cipher_list_keeps_tls13(pki):
     assert c.cipher() in nativetls.DEFAULT_CIPHER_LIST and c.negotiated_tls_version is TLSVersion.TLSv1_2
 
 
+def test_default_cipher_list_runs_where_the_library_lacks_some_of_it(pki):
+    # PEP 748 programs pass DEFAULT_CIPHER_LIST: it means "the recommended suites this library has", so a libssl
+    # without TLS 1.3 or ChaCha20 (1.0.2) uses the rest instead of refusing the list (decision 42).
+    client = client_context(pki, ciphers=nativetls.DEFAULT_CIPHER_LIST)
+    server = server_context(pki, ciphers=nativetls.DEFAULT_CIPHER_LIST)
+    c, s = client.wrap_buffers("localhost"), server.wrap_buffers()
+    handshake(c, s)
+    assert c.cipher() in nativetls.DEFAULT_CIPHER_LIST and s.cipher() == c.cipher()
+    # any other list is exact: the same suites plus one nobody has is still refused
+    with pytest.raises(nativetls.ConfigurationError):
+        client_context(pki, ciphers=list(nativetls.DEFAULT_CIPHER_LIST) + [0xFEFE])
+
+
 def test_unknown_cipher_is_a_configuration_error(pki):
     with pytest.raises(nativetls.ConfigurationError) as info:
         client_context(pki, ciphers=[0xFEFE])

@@ -222,6 +222,7 @@ def _best(tls):
 
 # --- running them -------------------------------------------------------------------------------------------------
 
+@pytest.mark.needs("tls1_3")  # the program asks for highest_supported_version=TLSv1_3 explicitly
 def test_echo_over_sockets(names, pki):
     tls = names[0]
     reply, seen, after, served = program_echo_over_sockets(

@@ -25,7 +25,7 @@ import warnings
 from ctypes import byref, c_size_t
 
 from .._abc import ClientContext, ServerContext
-from .._config import DEFAULT_LOWEST_VERSION
+from .._config import DEFAULT_LOWEST_VERSION, is_default_cipher_list
 from .._enums import TLSVersion
 from .._errors import ConfigurationError, SecurityWarning
 from . import _security as S
@@ -100,11 +100,13 @@ def _cipher_array(configuration):
     if configuration.ciphers is None:
         return None
     supported = _supported_ciphers()
-    missing = [int(s) for s in configuration.ciphers if int(s) not in supported]
+    suites = [int(s) for s in configuration.ciphers]
+    if is_default_cipher_list(configuration):  # the recommended suites SecureTransport has (none of TLS 1.3's)
+        suites = [s for s in suites if s in supported]
+    missing = [s for s in suites if s not in supported]
     if missing:
         raise ConfigurationError("SecureTransport does not support the cipher suite(s) %s"
                                  % ", ".join("0x%04X" % s for s in missing))
-    suites = [int(s) for s in configuration.ciphers]
     return (SSLCipherSuite * len(suites))(*suites)
 
 

@@ -15,7 +15,7 @@ import warnings
 import weakref
 
 from .._abc import ClientContext, ServerContext
-from .._config import DEFAULT_LOWEST_VERSION, versions_for_ciphers
+from .._config import DEFAULT_LOWEST_VERSION, is_default_cipher_list, versions_for_ciphers
 from .._enums import TLSVersion
 from .._errors import ConfigurationError, SecurityWarning, TLSError
 from . import _libssl as L
@@ -233,6 +233,7 @@ def _suite_names(configuration):
     if configuration.ciphers is None:
         return None
     names = cipher_names()
+    lenient = is_default_cipher_list(configuration)  # DEFAULT_CIPHER_LIST: the recommended suites this libssl has
     tls12, tls13 = [], []
     for suite in configuration.ciphers:
         value = int(suite)
@@ -242,6 +243,8 @@ def _suite_names(configuration):
             # naming TLS 1.3, and PEP 748's DEFAULT_CIPHER_LIST keeps its TLS 1.2 part.
             continue
         name = names.get(value)
+        if name is None and lenient:
+            continue
         if name is None:
             raise ConfigurationError("cipher suite %s (0x%04X) is not available in %s"
                                      % (getattr(suite, "name", value), value, VERSION_TEXT))

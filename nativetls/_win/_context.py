@@ -21,7 +21,7 @@ import warnings
 from ctypes import byref
 
 from .._abc import ClientContext, ServerContext
-from .._config import DEFAULT_LOWEST_VERSION, versions_for_ciphers
+from .._config import DEFAULT_LOWEST_VERSION, is_default_cipher_list, versions_for_ciphers
 from .._enums import TLSVersion
 from .._errors import ConfigurationError, SecurityWarning, TLSError
 from . import _secur32 as S
@@ -327,7 +327,8 @@ class _Native(object):
 
     def __init__(self, configuration, server):
         self.server = server
-        if configuration.ciphers is not None:
+        # DEFAULT_CIPHER_LIST (PEP 748's recommendation) is taken as SChannel's own defaults, which include it
+        if configuration.ciphers is not None and not is_default_cipher_list(configuration):
             raise ConfigurationError("the SChannel backend cannot restrict cipher suites (asked for %s): SChannel "
                                      "takes algorithm classes, not suites; leave ciphers=None"
                                      % ", ".join("0x%04X" % int(suite) for suite in configuration.ciphers))
