@@ -21,7 +21,8 @@ from .._errors import ConfigurationError, SecurityWarning, TLSError
 from . import _libssl as L
 from ._verify import weak_certificate
 from ._lowlevel import (HAS_KEYLOG, HAS_MIN_MAX, HAS_SECURITY_LEVEL, HAS_TLS1_3, VERSION, VERSION_TEXT, Owned, crl_from_der,
-                        HAS_NO_RENEGOTIATION, ctx_ctrl_checked, ctx_set_options, lib, private_key_from, raise_ssl_error, x509_from_der)
+                        HAS_NO_RENEGOTIATION, ctx_ctrl_checked, ctx_set_options, lib, private_key_from, raise_ssl_error,
+                        x509_from_der)
 
 __all__ = ["OpenSSLClientContext", "OpenSSLServerContext", "system_trust_locations", "supported_versions",
            "cipher_names", "set_keylog_file"]
