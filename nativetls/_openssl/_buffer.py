@@ -82,7 +82,8 @@ from ._lowlevel import (Owned, _crypto_dll, _ssl_dll, cipher_protocol_id, drain_
                         lib, session_reused, stack_items, x509_to_der)
 from ._verify import policy_error, verification_error
 
-__all__ = ["OpenSSLBuffer", "DirectOpenSSLBuffer", "OpenSSLSession", "State", "on_servername", "on_alpn_select"]
+__all__ = ["OpenSSLBuffer", "DirectOpenSSLBuffer", "OpenSSLSession", "State", "on_servername", "on_alpn_select",
+           "on_info"]
 
 
 _READABLE, _WRITABLE = READABLE, WRITABLE
@@ -225,7 +226,7 @@ class OpenSSLBuffer(StateKeeping, TLSBuffer):
     __slots__ = ("_context", "_native", "_ssl_ptr", "_rbio", "_wbio", "_c_ssl", "_c_rbio", "_c_wbio",
                  "_state", "_server", "_host",
                  "_eof", "_failure", "_callback_error", "_rejected", "_unsent_alert", "_big_in", "_big_out", "_kept",
-                 "_want_read", "_ended", "_drained", "__weakref__")
+                 "_want_read", "_ended", "_drained", "_renegotiation", "__weakref__")
 
     def __init__(self, context, native, server_hostname=None, session=None, server=False):
         self._context = context
@@ -242,6 +243,7 @@ class OpenSSLBuffer(StateKeeping, TLSBuffer):
         self._want_read = False  # read() would raise WantReadError again: nothing has changed since it last did
         self._ended = False  # the last read() used up its record: if rbio is empty, the next one wants to read
         self._drained = False  # wbio is empty: no SSL_* call since process_outgoing() took everything
+        self._renegotiation = False  # before 1.1.0h: the peer began a renegotiation, which on_info refused
         sni, self._host, is_ip = (None, None, False) if server else normalize_server_hostname(server_hostname)
         if session is not None and not isinstance(session, OpenSSLSession):
             raise TypeError("session must be a TLSSession from an OpenSSL connection")
@@ -442,11 +444,18 @@ class OpenSSLBuffer(StateKeeping, TLSBuffer):
         self._transport_error(error, errors)
         code = errors[-1][0] if errors else None
         native = "; ".join(text for _c, text in errors) or None
+        if self._renegotiation:  # only ever set before 1.1.0h (on_info); a failure path, not the per-record one
+            self._renegotiation_refused(code, native)
         if self._eof and (code is None or _is_eof(code)):
             self._fail(RaggedEOF("the peer closed the connection without close_notify (data may be truncated)",
                                  native_code=code, native_message=native))
         self._fail(TLSError("TLS read failed: %s" % ((_reason(code) or native) if code else "error %d" % error),
                             native_code=code, native_message=native))
+
+    def _renegotiation_refused(self, code, native):
+        cause, self._callback_error = self._callback_error, None
+        self._fail(TLSError("the peer asked for a renegotiation, which this side refuses (the connection is closed)",
+                            native_code=code, native_message=native), cause)
 
     def write(self, buf):
         if self._state is not _OPEN:
@@ -876,6 +885,36 @@ def on_servername(ssl, alert):
         buffer._callback_error = exc
         alert[0] = L.SSL_AD_INTERNAL_ERROR
         return L.SSL_TLSEXT_ERR_ALERT_FATAL
+
+
+_REFUSED_CONTEXT = b"nativetls-renegotiation-refused"
+
+
+def on_info(ssl):
+    """Before 1.1.0h (no ``SSL_OP_NO_RENEGOTIATION``): a handshake is starting; refuse it if it is a renegotiation.
+
+    The info callback cannot fail the handshake, so it makes libssl refuse it: a server's SSL gets a session ID
+    context no session has (no resumption) and only PSK suites, which libssl never picks without a PSK callback
+    (none is set), so the renegotiating ClientHello fails with "no shared cipher" and a fatal handshake_failure
+    alert, before any of our handshake messages is sent. A client's SSL, asked by a HelloRequest, then has no
+    suite to offer and fails without sending a ClientHello. nginx (``ngx_ssl_info_callback``) notices
+    renegotiation the same way; it then drops the connection after the call, by which time a 1.0.2 server has
+    already answered with its ServerHello. The buffer, seeing ``_renegotiation``, fails the connection with a
+    TLSError that says why (``_read_failed``).
+    """
+    buffer = None
+    try:
+        buffer = _buffer_for(ssl)
+        if buffer is None or buffer._state is State.HANDSHAKING:  # the first handshake
+            return
+        buffer._renegotiation = True
+        if buffer._server:
+            lib.SSL_set_session_id_context(ssl, _REFUSED_CONTEXT, len(_REFUSED_CONTEXT))
+        if lib.SSL_set_cipher_list(ssl, b"PSK") != 1:
+            raise TLSError("libssl has no PSK cipher suites, so the renegotiation could not be refused")
+    except BaseException as exc:  # never raise into libssl: stored, and the cause of the read's TLSError
+        if buffer is not None:
+            buffer._callback_error = exc
 
 
 def on_verify(preverify_ok, store_ctx):

@@ -21,7 +21,8 @@ from .._errors import ConfigurationError, SecurityWarning, TLSError
 from . import _libssl as L
 from ._verify import weak_certificate
 from ._lowlevel import (HAS_KEYLOG, HAS_MIN_MAX, HAS_SECURITY_LEVEL, HAS_TLS1_3, VERSION, VERSION_TEXT, Owned, crl_from_der,
-                        ctx_ctrl_checked, ctx_set_options, lib, private_key_from, raise_ssl_error, x509_from_der)
+                        HAS_NO_RENEGOTIATION, ctx_ctrl_checked, ctx_set_options, lib, private_key_from, raise_ssl_error,
+                        x509_from_der)
 
 __all__ = ["OpenSSLClientContext", "OpenSSLServerContext", "system_trust_locations", "supported_versions",
            "cipher_names", "set_keylog_file"]
@@ -417,6 +418,8 @@ def _configure(native, configuration, server, chain):
     if server:
         options |= L.SSL_OP_CIPHER_SERVER_PREFERENCE
     ctx_set_options(ctx, options)
+    if not HAS_NO_RENEGOTIATION:  # pragma: no cover - 1.0.2: the option is unknown there, the callback refuses
+        lib.SSL_CTX_set_info_callback(ctx, _INFO_CB)
     # AUTO_RETRY (the default from 1.1.1 on): SSL_read goes past non-application records while it has bytes, so
     # WANT_READ always means "rbio holds no complete record", which the buffer's want-read shortcut relies on.
     lib.SSL_CTX_ctrl(ctx, L.SSL_CTRL_MODE, L.SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | L.SSL_MODE_RELEASE_BUFFERS |
@@ -598,7 +601,17 @@ def _verify(preverify_ok, store_ctx):
     return on_verify(preverify_ok, store_ctx)
 
 
+def _info(ssl, where, ret):
+    if where == L.SSL_CB_HANDSHAKE_START:  # every other state change of a handshake returns at once
+        from ._buffer import on_info
+        on_info(ssl)
+
+
 _SERVERNAME_CB = L.SERVERNAME_CB(_servername)
+# Installed only before 1.1.0h (HAS_NO_RENEGOTIATION). A module global like the others: every SSL_CTX holding it
+# calls it at each handshake state change for as long as it lives, and a collected CFUNCTYPE would be a jump into
+# freed memory.
+_INFO_CB = L.INFO_CB(_info)
 _VERIFY_CB = L.VERIFY_CB(_verify)
 
 

@@ -46,7 +46,9 @@ SSL_OP_NO_TLSv1 = 0x04000000
 SSL_OP_NO_TLSv1_2 = 0x08000000
 SSL_OP_NO_TLSv1_1 = 0x10000000
 SSL_OP_NO_TLSv1_3 = 0x20000000  # 1.1.1+
-SSL_OP_NO_RENEGOTIATION = 0x40000000  # 1.1.0h+
+SSL_OP_NO_RENEGOTIATION = 0x40000000  # 1.1.0h+ (ignored before); 1.0.2 refuses through the info callback
+
+SSL_CB_HANDSHAKE_START = 0x10  # info callback "where": a handshake (the first, or a renegotiation) begins
 
 SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER = 0x2
 SSL_MODE_AUTO_RETRY = 0x4
@@ -136,6 +138,7 @@ ALPN_SELECT_CB = CFUNCTYPE(c_int, c_void_p, POINTER(c_void_p), POINTER(ctypes.c_
 KEYLOG_CB = CFUNCTYPE(None, c_void_p, c_char_p)
 VERIFY_CB = CFUNCTYPE(c_int, c_int, c_void_p)  # int (*)(int preverify_ok, X509_STORE_CTX *)
 GENERIC_CB = CFUNCTYPE(None)
+INFO_CB = CFUNCTYPE(None, c_void_p, c_int, c_int)  # void (*)(const SSL *, int where, int ret)
 
 _P = c_void_p  # every OpenSSL object pointer is opaque here
 _PP = POINTER(c_void_p)
@@ -252,6 +255,8 @@ SSL_REQUIRED = [
     ("SSL_CTX_get0_param", _P, [_P], None, "1.0.2+"),
     ("SSL_CTX_set_alpn_protos", c_int, [_P, c_char_p, c_uint], None, "1.0.2+; returns 0 on SUCCESS"),
     ("SSL_CTX_set_alpn_select_cb", None, [_P, ALPN_SELECT_CB, c_void_p], None, "1.0.2+"),
+    ("SSL_CTX_set_info_callback", None, [_P, INFO_CB], None,
+     "installed only where SSL_OP_NO_RENEGOTIATION is missing (before 1.1.0h): refuses renegotiation"),
     ("SSL_new", _P, [_P], "ptr", ""),
     ("SSL_free", None, [_P], None, "also frees the BIOs given to SSL_set_bio"),
     ("SSL_set_bio", None, [_P, _P, _P], None, ""),
@@ -281,6 +286,8 @@ SSL_REQUIRED = [
     ("SSL_get_servername", c_char_p, [_P, c_int], None, "NULL when the client sent none"),
     ("SSL_set_SSL_CTX", _P, [_P, _P], "ptr", ""),
     ("SSL_set_verify", None, [_P, c_int, c_void_p], None, ""),
+    ("SSL_set_cipher_list", c_int, [_P, c_char_p], None, "0: no cipher matched (the info callback checks)"),
+    ("SSL_set_session_id_context", c_int, [_P, c_char_p, c_uint], None, "0: too long (the info callback checks)"),
     ("SSL_get_SSL_CTX", _P, [_P], None, ""),
 ]
 

@@ -132,6 +132,8 @@ lib = _bind(_ssl_dll, _crypto_dll, VERSION)
 HAS_TLS1_3 = VERSION >= 0x10101000 and lib.SSL_CTX_set_ciphersuites is not None
 HAS_KEYLOG = lib.SSL_CTX_set_keylog_callback is not None
 HAS_MIN_MAX = VERSION >= 0x10100000
+# SSL_OP_NO_RENEGOTIATION is honoured from 1.1.0h; before it, an info callback refuses renegotiation (_buffer.on_info).
+HAS_NO_RENEGOTIATION = VERSION >= 0x1010008f
 HAS_SECURITY_LEVEL = lib.SSL_CTX_set_security_level is not None
 # The negotiated key-exchange group can be asked by name from 3.2 (SSL_get0_group_name: also the hybrid ML-KEM
 # groups, which have no NID), and as a NID from 3.0 (SSL_get_negotiated_group). 1.0.2-1.1.1 cannot tell.
