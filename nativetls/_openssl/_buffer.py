@@ -80,6 +80,7 @@ from . import _libssl as L
 from . import _lowlevel
 from ._lowlevel import (Owned, _crypto_dll, _ssl_dll, cipher_protocol_id, drain_errors, error_lib, error_reason,
                         lib, session_reused, stack_items, x509_to_der)
+from . import _verify
 from ._verify import policy_error, verification_error
 
 __all__ = ["OpenSSLBuffer", "DirectOpenSSLBuffer", "OpenSSLSession", "State", "on_servername", "on_alpn_select",
@@ -226,7 +227,7 @@ class OpenSSLBuffer(StateKeeping, TLSBuffer):
     __slots__ = ("_context", "_native", "_ssl_ptr", "_rbio", "_wbio", "_c_ssl", "_c_rbio", "_c_wbio",
                  "_state", "_server", "_host",
                  "_eof", "_failure", "_callback_error", "_rejected", "_unsent_alert", "_big_in", "_big_out", "_kept",
-                 "_want_read", "_ended", "_drained", "_renegotiation", "__weakref__")
+                 "_want_read", "_ended", "_drained", "_renegotiation", "_policy", "__weakref__")
 
     def __init__(self, context, native, server_hostname=None, session=None, server=False):
         self._context = context
@@ -244,6 +245,7 @@ class OpenSSLBuffer(StateKeeping, TLSBuffer):
         self._ended = False  # the last read() used up its record: if rbio is empty, the next one wants to read
         self._drained = False  # wbio is empty: no SSL_* call since process_outgoing() took everything
         self._renegotiation = False  # before 1.1.0h: the peer began a renegotiation, which on_info refused
+        self._policy = _verify.STRICT_POLICY  # 1.0.2: what policy_error applies (contrib may relax it per connection)
         sni, self._host, is_ip = (None, None, False) if server else normalize_server_hostname(server_hostname)
         if session is not None and not isinstance(session, OpenSSLSession):
             raise TypeError("session must be a TLSSession from an OpenSSL connection")
@@ -924,7 +926,8 @@ def on_verify(preverify_ok, store_ctx):
     if preverify_ok and _lowlevel.VERSION < 0x10100000:
         try:
             buffer = _buffer_for(lib.X509_STORE_CTX_get_ex_data(store_ctx, lib.SSL_get_ex_data_X509_STORE_CTX_idx()))
-            code = policy_error(store_ctx, buffer._native.security_level, buffer._host) if buffer is not None else 0
+            code = (policy_error(store_ctx, buffer._native.security_level, buffer._host, buffer._policy)
+                    if buffer is not None else 0)
         except BaseException:  # never raise into libssl
             code = L.X509_V_ERR_CERT_REJECTED
         if code:

@@ -134,9 +134,29 @@ def _no_dns_name(der):
     return not any(name.name == "dns_name" for name in (names or ()))
 
 
-def policy_error(store_ctx, level, host):
-    """For OpenSSL 1.0.2's verify callback: the error its security level and hostname flags would have found on
-    the certificate being checked (0: none). 1.1.0+ check both themselves."""
+#: What policy_error applies on 1.0.2, as (cn_fallback, strict): the verify parameters' NEVER_CHECK_SUBJECT (off
+#: means the CN may serve) and X509_V_FLAG_X509_STRICT, which 1.0.2's own checks cannot express. A buffer keeps the
+#: default; nativetls.contrib relaxes it where ssl's hostname_checks_common_name / verify_flags ask.
+STRICT_POLICY = (False, True)
+
+
+def _empty_san(der):
+    """Whether the certificate has a subjectAltName extension with no names in it (X509_STRICT refuses that from
+    1.1.1 on; trustme's CN-only certificates are made so)."""
+    try:
+        cert = _x509.Certificate.load(der)
+        for ext in cert["tbs_certificate"]["extensions"] or ():
+            if ext["extn_id"].native == "subject_alt_name":
+                return len(ext["extn_value"].parsed) == 0
+    except Exception:
+        return False
+    return False
+
+
+def policy_error(store_ctx, level, host, policy=STRICT_POLICY):
+    """For OpenSSL 1.0.2's verify callback: the error its security level, hostname flags and X509_STRICT checks
+    would have found on the certificate being checked (0: none). 1.1.0+ check these themselves. *policy* is
+    ``(cn_fallback, strict)`` (see :data:`STRICT_POLICY`)."""
     from ._lowlevel import x509_to_der
     cert = lib.X509_STORE_CTX_get_current_cert(store_ctx)
     if not cert:
@@ -146,8 +166,11 @@ def policy_error(store_ctx, level, host):
     code = weak_certificate(der, level, depth == 0)
     if code:
         return code
+    cn_fallback, strict = policy
+    if strict and _empty_san(der):
+        return L.X509_V_ERR_EMPTY_SUBJECT_ALT_NAME
     # X509_CHECK_FLAG_NEVER_CHECK_SUBJECT is 1.1.0+: 1.0.2 falls back on the CN when there is no DNS name.
-    if depth == 0 and host and not _is_ip(host) and _no_dns_name(der):
+    if depth == 0 and not cn_fallback and host and not _is_ip(host) and _no_dns_name(der):
         return L.X509_V_ERR_HOSTNAME_MISMATCH
     return 0
 

@@ -859,6 +859,7 @@ def _tune_openssl_buffer(buffer, sni, common_name, relaxed):
         lib.X509_VERIFY_PARAM_set_hostflags(param, L.X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS)
     if relaxed:
         lib.X509_VERIFY_PARAM_clear_flags(param, L.X509_V_FLAG_X509_STRICT)
+    buffer._policy = (bool(common_name), not relaxed)  # the same two choices for what nativetls checks on 1.0.2
 
 
 class NativeTLSSocket(TLSSocket):
