@@ -922,8 +922,8 @@ def on_info(ssl):
 def on_verify(preverify_ok, store_ctx):
     """Verify callback: keep the verdict, remember the certificate at fault (the peer's chain is not kept on a
     failed handshake before OpenSSL 3.0, and the message names that certificate's dates). On 1.0.2 it also
-    applies what 1.1.0+ check themselves (``_verify.policy_error``)."""
-    if preverify_ok and _lowlevel.VERSION < 0x10100000:
+    applies what 1.1.0+ check themselves, and before 3.0 X509_STRICT's empty-SAN rule (``_verify.policy_error``)."""
+    if preverify_ok and _verify.NEEDS_POLICY_CHECKS:
         try:
             buffer = _buffer_for(lib.X509_STORE_CTX_get_ex_data(store_ctx, lib.SSL_get_ex_data_X509_STORE_CTX_idx()))
             code = (policy_error(store_ctx, buffer._native.security_level, buffer._host, buffer._policy)

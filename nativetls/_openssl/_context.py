@@ -19,7 +19,7 @@ from .._config import DEFAULT_LOWEST_VERSION, is_default_cipher_list, versions_f
 from .._enums import TLSVersion
 from .._errors import ConfigurationError, SecurityWarning, TLSError
 from . import _libssl as L
-from ._verify import weak_certificate
+from ._verify import NEEDS_POLICY_CHECKS as _NEEDS_POLICY_CHECKS, weak_certificate
 from ._lowlevel import (HAS_KEYLOG, HAS_MIN_MAX, HAS_SECURITY_LEVEL, HAS_TLS1_3, VERSION, VERSION_TEXT, Owned, crl_from_der,
                         HAS_NO_RENEGOTIATION, ctx_ctrl_checked, ctx_set_options, lib, private_key_from, raise_ssl_error,
                         x509_from_der)
@@ -595,7 +595,8 @@ def _alpn_select(ssl, out, outlen, client, client_len, arg):
 
 
 def _verify(preverify_ok, store_ctx):
-    if preverify_ok and VERSION >= 0x10100000:  # every certificate of every verified handshake: return at once
+    # every certificate of every verified handshake: return at once where libssl applies the policy itself (3.0+)
+    if preverify_ok and not _NEEDS_POLICY_CHECKS:
         return preverify_ok
     from ._buffer import on_verify
     return on_verify(preverify_ok, store_ctx)

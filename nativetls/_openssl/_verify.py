@@ -153,24 +153,32 @@ def _empty_san(der):
     return False
 
 
+#: Before 3.0, X509_STRICT does not refuse an empty subjectAltName; before 1.1.0 libssl has neither security
+#: levels nor NEVER_CHECK_SUBJECT. policy_error() applies what the running libssl lacks, only there.
+NEEDS_POLICY_CHECKS = VERSION < 0x30000000
+_CHECKS_LEVEL_AND_SUBJECT = VERSION < 0x10100000
+
+
 def policy_error(store_ctx, level, host, policy=STRICT_POLICY):
-    """For OpenSSL 1.0.2's verify callback: the error its security level, hostname flags and X509_STRICT checks
-    would have found on the certificate being checked (0: none). 1.1.0+ check these themselves. *policy* is
-    ``(cn_fallback, strict)`` (see :data:`STRICT_POLICY`)."""
+    """For the verify callback of a libssl older than 3.0: the error its security level, hostname flags and
+    X509_STRICT checks would have found on the certificate being checked (0: none), as 3.0 finds them itself.
+    *policy* is ``(cn_fallback, strict)`` (see :data:`STRICT_POLICY`)."""
     from ._lowlevel import x509_to_der
     cert = lib.X509_STORE_CTX_get_current_cert(store_ctx)
     if not cert:
         return 0
     der = x509_to_der(cert)
     depth = lib.X509_STORE_CTX_get_error_depth(store_ctx)
-    code = weak_certificate(der, level, depth == 0)
-    if code:
-        return code
     cn_fallback, strict = policy
-    if strict and _empty_san(der):
+    if _CHECKS_LEVEL_AND_SUBJECT:
+        code = weak_certificate(der, level, depth == 0)
+        if code:
+            return code
+    if strict and _empty_san(der):  # X509_STRICT's empty-SAN refusal is 3.0+
         return L.X509_V_ERR_EMPTY_SUBJECT_ALT_NAME
     # X509_CHECK_FLAG_NEVER_CHECK_SUBJECT is 1.1.0+: 1.0.2 falls back on the CN when there is no DNS name.
-    if depth == 0 and not cn_fallback and host and not _is_ip(host) and _no_dns_name(der):
+    if (_CHECKS_LEVEL_AND_SUBJECT and depth == 0 and not cn_fallback and host and not _is_ip(host)
+            and _no_dns_name(der)):
         return L.X509_V_ERR_HOSTNAME_MISMATCH
     return 0
 
