@@ -1,6 +1,7 @@
 # Type stubs for nativetls.contrib.urllib3 (see nativetls/__init__.pyi). The classes live in
-# nativetls/contrib/_sslcompat.py; the error classes are made at import time from whatever this interpreter's ssl
-# module has (ssl.SSLError, ssl.SSLCertVerificationError, ssl.SSLEOFError on Python 3).
+# nativetls/contrib/_sslcompat.py, _sslerrors.py, _sslsocket.py and _sslobject.py; the error classes are made at
+# import time from whatever this interpreter's ssl module has (ssl.SSLError, ssl.SSLCertVerificationError,
+# ssl.SSLEOFError on Python 3).
 import socket as _socket
 import ssl
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
