@@ -97,6 +97,17 @@ def serve_once(ctx, handler):
     return listener, thread, result
 
 
+def stdlib_exchange(listener, client, data):
+    """Send *data* to *listener* over the stdlib context *client*; returns the server's one reply."""
+    tls = client.wrap_socket(socket.create_connection(listener.getsockname(), timeout=10),
+                             server_hostname="localhost")
+    try:
+        tls.sendall(data)
+        return tls.recv(100)
+    finally:
+        tls.close()
+
+
 def test_is_an_sslcontext_and_never_uses_the_stdlib_object():
     ctx = NativeTLSContext()
     assert isinstance(ctx, ssl.SSLContext)
@@ -122,14 +133,7 @@ def test_is_an_sslcontext_and_never_uses_the_stdlib_object():
 def test_server_side_with_stdlib_client(pki):
     ctx = server_context(pki)
     listener, thread, result = serve_once(ctx, lambda conn: conn.sendall(conn.recv(100).upper()))
-    client = _peers.stdlib_client_context(ca=pki.ca)
-    tls = client.wrap_socket(socket.create_connection(listener.getsockname(), timeout=10),
-                             server_hostname="localhost")
-    try:
-        tls.sendall(b"ping")
-        assert tls.recv(100) == b"PING"
-    finally:
-        tls.close()
+    assert stdlib_exchange(listener, _peers.stdlib_client_context(ca=pki.ca), b"ping") == b"PING"
     thread.join(10)
     listener.close()
     assert "error" not in result, result
@@ -140,14 +144,7 @@ def test_server_side_with_stdlib_client(pki):
 def test_server_requires_client_certificate(pki):
     ctx = server_context(pki, client_ca=pki.ca)
     listener, thread, result = serve_once(ctx, lambda conn: conn.sendall(conn.recv(100)))
-    client = _peers.stdlib_client_context(ca=pki.ca, cert=pki.client)
-    tls = client.wrap_socket(socket.create_connection(listener.getsockname(), timeout=10),
-                             server_hostname="localhost")
-    try:
-        tls.sendall(b"ping")
-        assert tls.recv(100) == b"ping"
-    finally:
-        tls.close()
+    assert stdlib_exchange(listener, _peers.stdlib_client_context(ca=pki.ca, cert=pki.client), b"ping") == b"ping"
     thread.join(10)
     assert "error" not in result, result
     assert result["peer_der"] == pki.client.cert_der and result["peer"]["subject"]
