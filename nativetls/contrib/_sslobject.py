@@ -72,8 +72,9 @@ class NativeTLSObject(_SSLAnswers):
         """Up to *len* decrypted bytes (or their count, written into *buffer*); ``b""``/0 after close_notify."""
         # _run() written out: this and write() are the calls of every round trip.
         tls = self._buffer
+        incoming = self._incoming
         try:
-            if self._incoming.pending or not self._eof_fed:
+            if incoming.pending or (incoming.eof and not self._eof_fed):  # else _feed() would do nothing
                 self._feed()
             return tls.read(len) if buffer is None else tls.read(len, buffer)
         except WantReadError:
