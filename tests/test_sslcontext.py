@@ -18,7 +18,7 @@ import pytest
 import _peers
 import nativetls
 from nativetls.contrib._sslcompat import (NativeTLSCertificateError, NativeTLSContext, NativeTLSError,
-                                          NativeTLSSocket)
+                                          NativeTLSObject, NativeTLSSocket)
 
 try:
     import http.client as httplib
@@ -323,3 +323,59 @@ def test_urllib3_and_requests_through_an_https_proxy(pki):
         response = session.get(url, proxies={"https": proxy_url})
         assert response.content == BODY
         assert [type(o).__name__ for o in contexts[0].made] == ["NativeTLSSocket", "NativeTLSObject"]
+
+
+def _bio_pair(pki):
+    """A NativeTLSObject client and a stdlib ssl.SSLObject server over MemoryBIOs, handshaken; returns
+    (client, client's incoming BIO, server, server's incoming BIO, pump) where pump() moves the bytes both ways."""
+    client_in, client_out, server_in, server_out = (ssl.MemoryBIO() for _ in range(4))
+    client = client_context(pki.ca).wrap_bio(client_in, client_out, server_hostname="localhost")
+    server = _peers.stdlib_server_context(pki.server).wrap_bio(server_in, server_out, server_side=True)
+
+    def pump():
+        server_in.write(client_out.read())
+        client_in.write(server_out.read())
+    for _ in range(10):
+        for side in (client, server):
+            try:
+                side.do_handshake()
+            except ssl.SSLWantReadError:
+                pass
+        pump()
+    assert client.version() and server.version()
+    return client, client_in, server, server_in, pump
+
+
+def _read_all(tls):
+    data = b""
+    try:
+        while True:
+            chunk = tls.read(65536)
+            if not chunk:
+                return data, True
+            data += chunk
+    except ssl.SSLWantReadError:
+        return data, False
+
+
+@pytest.mark.skipif(not hasattr(ssl, "MemoryBIO"), reason="wrap_bio needs ssl.MemoryBIO (Python 3)")
+def test_wrap_bio_end_of_stream_as_ssl_object(pki):
+    # docs/integrations.md: after close_notify read() returns b"", as ssl.SSLObject; an EOF without it raises
+    # SSLEOFError (also a nativetls error, with the RaggedEOF as its cause).
+    client, _client_in, server, _server_in, pump = _bio_pair(pki)
+    assert isinstance(client, NativeTLSObject)
+    server.write(b"last words")
+    try:
+        server.unwrap()
+    except ssl.SSLWantReadError:
+        pass
+    pump()
+    assert _read_all(client) == (b"last words", True)
+
+    client, client_in, server, _server_in, pump = _bio_pair(pki)
+    server.write(b"cut")
+    pump()
+    client_in.write_eof()
+    with pytest.raises(ssl.SSLEOFError) as info:
+        _read_all(client)
+    assert isinstance(info.value, nativetls.TLSError) and isinstance(info.value.nativetls_error, nativetls.RaggedEOF)
