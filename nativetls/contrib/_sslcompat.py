@@ -637,8 +637,6 @@ class NativeTLSContext(_SSLContextBase):
             self._built = (key, context)
         return context
 
-    _client_context = _native_context  # the name tests and older callers use
-
     def _warn_unverified(self):
         """Warn once per context that the server is not verified, unless urllib3 (which warns itself) asks."""
         if self._warned:
