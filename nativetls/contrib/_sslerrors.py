@@ -68,7 +68,9 @@ NativeTLSCertificateError = _error_class(
     NativeTLSError, _ssl_class("SSLCertVerificationError"), verify_code=None, verify_message=None,
     reason_code=None, host=None)
 NativeTLSEOFError = _error_class(
-    "NativeTLSEOFError", "The transport ended without close_notify (a :class:`nativetls.RaggedEOF`).",
+    "NativeTLSEOFError",
+    "The transport ended without close_notify (``ssl.SSLEOFError``; ``nativetls_error`` is the "
+    ":class:`nativetls.RaggedEOF`, which this class does not derive from).",
     NativeTLSError, _ssl_class("SSLEOFError"))
 NativeTLSWantReadError = _error_class(
     "NativeTLSWantReadError", "A non-blocking socket must become readable first (``ssl.SSLWantReadError``).",
