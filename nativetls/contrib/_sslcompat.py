@@ -131,12 +131,23 @@ def _openssl_defaults():
     return _default_suites[0]
 
 
+# Cipher strings that allow every one of nativetls's default suites (tests/test_urllib3.py checks each against
+# OpenSSL), so that backends which cannot evaluate OpenSSL's syntax still take them as "the defaults": above all
+# urllib3 1.26's DEFAULT_CIPHERS, which its create_urllib3_context() (pip's vendored copy too) always sets.
+_PERMISSIVE_SPECS = frozenset([
+    "DEFAULT", "ALL", "HIGH:!aNULL:!eNULL",
+    "ECDHE+AESGCM:ECDHE+CHACHA20:DHE+AESGCM:DHE+CHACHA20:ECDH+AESGCM:DH+AESGCM:ECDH+AES:DH+AES:RSA+AESGCM:RSA+AES:"
+    "!aNULL:!eNULL:!MD5:!DSS",
+])
+
+
 def resolve_cipher_string(spec):
     """Turn an OpenSSL-style cipher string into a ``ciphers`` value for :class:`nativetls.TLSConfiguration`.
 
     Returns None ("the backend's defaults") when *spec* allows every default TLS 1.2 suite, else the defaults that
     *spec* allows, in *spec*'s order, followed by the default TLS 1.3 suites. On backends other than OpenSSL,
-    *spec* must be a colon-separated list of IANA suite names.
+    *spec* must be a colon-separated list of IANA suite names, or one of the permissive strings urllib3 and
+    common code pass (``"DEFAULT"``, urllib3 1.26's default list), which mean the defaults there too.
 
     Raises:
         NativeTLSError: *spec* selects none of nativetls's suites (``ssl`` raises ``SSLError`` there too).
@@ -145,6 +156,8 @@ def resolve_cipher_string(spec):
         spec = spec.decode("ascii")
     from .._backend import backend
     if backend().name != "openssl":
+        if spec.strip() in _PERMISSIVE_SPECS:
+            return None
         names = [name.strip() for name in spec.split(":") if name.strip()]
         try:
             return tuple(CipherSuite[str(name)] for name in names)
