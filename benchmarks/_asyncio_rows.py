@@ -17,23 +17,12 @@ MESSAGE = b"x" * 63 + b"\n"
 CERTS = None
 
 
-def _stdlib_contexts():
+def _sslcontexts(cls):
+    """(server, client) contexts of *cls*, ``ssl.SSLContext`` or ``NativeTLSContext``, configured alike."""
     paths = CERTS["ecdsa"]
-    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server = cls(ssl.PROTOCOL_TLS_SERVER)
     server.load_cert_chain(paths["cert"], paths["key"])
-    client = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    client.load_verify_locations(paths["ca"])
-    for ctx in (server, client):
-        ctx.minimum_version = ssl.TLSVersion.TLSv1_3
-    return server, client
-
-
-def _native_contexts():
-    from nativetls.contrib.urllib3 import NativeTLSContext
-    paths = CERTS["ecdsa"]
-    server = NativeTLSContext(ssl.PROTOCOL_TLS_SERVER)
-    server.load_cert_chain(paths["cert"], paths["key"])
-    client = NativeTLSContext()
+    client = cls(ssl.PROTOCOL_TLS_CLIENT)
     client.load_verify_locations(paths["ca"])
     for ctx in (server, client):
         ctx.minimum_version = ssl.TLSVersion.TLSv1_3
@@ -68,7 +57,7 @@ async def _echo(reader, writer):
 def _api(impl_name, op):
     """(start_server, open_connection, server context, client context) for this cell."""
     if impl_name == "ssl":
-        server, client = _stdlib_contexts()
+        server, client = _sslcontexts(ssl.SSLContext)
     elif op.startswith("naio"):
         import nativetls.asyncio as naio
         server, client = _nativetls_asyncio_contexts()
@@ -80,7 +69,8 @@ def _api(impl_name, op):
             return naio.open_connection(host, port, context=ctx, server_hostname="localhost")
         return start, connect, server, client
     else:
-        server, client = _native_contexts()
+        from nativetls.contrib.urllib3 import NativeTLSContext
+        server, client = _sslcontexts(NativeTLSContext)
 
     def start(cb, host, port, ctx):
         return asyncio.start_server(cb, host, port, ssl=ctx)

@@ -34,6 +34,13 @@ READ = 65536
 NET = 1 << 20  # the most ciphertext one transfer moves (a 64 KiB write is 4 records)
 
 
+def median(values):
+    """The median of *values* (the mean of the middle two for an even count); run.py and the floor scripts use it."""
+    values = sorted(values)
+    mid = len(values) // 2
+    return values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2.0
+
+
 def _connect(address):
     raw = socket.create_connection(address)
     raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

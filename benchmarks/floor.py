@@ -145,10 +145,7 @@ def main(argv=None):
     return 0
 
 
-def _median(values):
-    values = sorted(values)
-    middle = len(values) // 2
-    return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
+_median = _impls.median
 
 
 if __name__ == "__main__":

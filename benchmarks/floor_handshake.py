@@ -138,10 +138,7 @@ def _bare_methods(bare, n):
     return _impls.timer() - start
 
 
-def _median(values):
-    values = sorted(values)
-    mid = len(values) // 2
-    return values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2.0
+_median = _impls.median
 
 
 def main(argv=None):

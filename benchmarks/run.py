@@ -255,10 +255,7 @@ def _units(row, n):
 
 # --- reporting --------------------------------------------------------------------------------------------
 
-def _median(values):
-    values = sorted(values)
-    mid = len(values) // 2
-    return values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2.0
+_median = _impls.median
 
 
 def summarize(rows, impls, results):

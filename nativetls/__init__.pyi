@@ -548,7 +548,7 @@ class TLSConfiguration:
 
 # PEP 748's two configuration classes (nativetls/_config.py, _PEP748Configuration): the same fields in PEP 748's
 # argument order, then nativetls's validate_certificates and sni_callback; inner_protocols reads () for none.
-class TLSClientConfiguration(TLSConfiguration):
+class _PEP748Configuration(TLSConfiguration):
     def __init__(self, certificate_chain: Optional[_CertificateChain] = None,
                  ciphers: Optional[Sequence[Union[CipherSuite, int]]] = None,
                  inner_protocols: Optional[Sequence[Union[NextProtocol, bytes]]] = None,
@@ -559,16 +559,8 @@ class TLSClientConfiguration(TLSConfiguration):
     @property
     def inner_protocols(self) -> Tuple[Union[NextProtocol, bytes], ...]: ...
 
-class TLSServerConfiguration(TLSConfiguration):
-    def __init__(self, certificate_chain: Optional[_CertificateChain] = None,
-                 ciphers: Optional[Sequence[Union[CipherSuite, int]]] = None,
-                 inner_protocols: Optional[Sequence[Union[NextProtocol, bytes]]] = None,
-                 lowest_supported_version: Optional[TLSVersion] = None,
-                 highest_supported_version: Optional[TLSVersion] = None,
-                 trust_store: Optional[TrustStore] = None, validate_certificates: bool = True,
-                 sni_callback: Optional[_SNICallback] = None) -> None: ...
-    @property
-    def inner_protocols(self) -> Tuple[Union[NextProtocol, bytes], ...]: ...
+class TLSClientConfiguration(_PEP748Configuration): ...
+class TLSServerConfiguration(_PEP748Configuration): ...
 
 # --- the contract (nativetls/_abc.py)
 

@@ -23,8 +23,6 @@ from _pipenv import (PACKAGE, MODULE, PY2, UNTRUSTED_MESSAGE, IndexServer, build
                      make_environment, package_dir)
 from _pipenv import run as _run
 
-_package_dir = package_dir
-
 
 @pytest.fixture(scope="module")
 def setup(pki, tmp_path_factory):
@@ -97,7 +95,7 @@ def test_nativetls_pip_reports_missing_pip(tmp_path):
     code, out = _run([sys.executable, "-c",
                       "import sys; sys.modules['pip'] = None; sys.path.insert(0, %r); "
                       "import nativetls.pip; sys.exit(nativetls.pip.main(['--version']))"
-                      % os.path.dirname(_package_dir(nativetls))])
+                      % os.path.dirname(package_dir(nativetls))])
     assert code == 2, out
     assert "nativetls.pip: pip cannot be used here" in out, out
 
@@ -106,19 +104,19 @@ def test_importing_nativetls_pip_patches_nothing():
     code, out = _run([sys.executable, "-c",
                       "import sys; sys.path.insert(0, %r); import nativetls.pip, nativetls.contrib.urllib3; "
                       "print(sorted(m for m in sys.modules if m.startswith(('pip', 'urllib3'))))"
-                      % os.path.dirname(_package_dir(nativetls))])
+                      % os.path.dirname(package_dir(nativetls))])
     assert code == 0, out
     assert out.strip().splitlines()[-1] == "[]", out
 
 
 def test_nativetls_pip_compiles_everywhere():
     # The module is named like the pip package: it must import the real pip (absolute_import), not itself.
-    with open(os.path.join(_package_dir(nativetls), "pip.py")) as handle:
+    with open(os.path.join(package_dir(nativetls), "pip.py")) as handle:
         source = handle.read()
     assert "from __future__ import absolute_import" in source
     compile(source, "pip.py", "exec")
     subprocess.check_call([sys.executable, "-c", "import sys; sys.path.insert(0, %r); import nativetls.pip"
-                           % os.path.dirname(_package_dir(nativetls))])
+                           % os.path.dirname(package_dir(nativetls))])
 
 
 @pytest.mark.skipif(PY2, reason="TLS in TLS needs ssl.MemoryBIO, which Python 2.7 lacks")

@@ -18,7 +18,7 @@ import pytest
 import _peers
 import nativetls
 from nativetls.contrib._sslcompat import (NativeTLSCertificateError, NativeTLSContext, NativeTLSError,
-                                          NativeTLSSocket)
+                                          NativeTLSObject, NativeTLSSocket)
 
 try:
     import http.client as httplib
@@ -97,6 +97,17 @@ def serve_once(ctx, handler):
     return listener, thread, result
 
 
+def stdlib_exchange(listener, client, data):
+    """Send *data* to *listener* over the stdlib context *client*; returns the server's one reply."""
+    tls = client.wrap_socket(socket.create_connection(listener.getsockname(), timeout=10),
+                             server_hostname="localhost")
+    try:
+        tls.sendall(data)
+        return tls.recv(100)
+    finally:
+        tls.close()
+
+
 def test_is_an_sslcontext_and_never_uses_the_stdlib_object():
     ctx = NativeTLSContext()
     assert isinstance(ctx, ssl.SSLContext)
@@ -122,14 +133,7 @@ def test_is_an_sslcontext_and_never_uses_the_stdlib_object():
 def test_server_side_with_stdlib_client(pki):
     ctx = server_context(pki)
     listener, thread, result = serve_once(ctx, lambda conn: conn.sendall(conn.recv(100).upper()))
-    client = _peers.stdlib_client_context(ca=pki.ca)
-    tls = client.wrap_socket(socket.create_connection(listener.getsockname(), timeout=10),
-                             server_hostname="localhost")
-    try:
-        tls.sendall(b"ping")
-        assert tls.recv(100) == b"PING"
-    finally:
-        tls.close()
+    assert stdlib_exchange(listener, _peers.stdlib_client_context(ca=pki.ca), b"ping") == b"PING"
     thread.join(10)
     listener.close()
     assert "error" not in result, result
@@ -140,14 +144,7 @@ def test_server_side_with_stdlib_client(pki):
 def test_server_requires_client_certificate(pki):
     ctx = server_context(pki, client_ca=pki.ca)
     listener, thread, result = serve_once(ctx, lambda conn: conn.sendall(conn.recv(100)))
-    client = _peers.stdlib_client_context(ca=pki.ca, cert=pki.client)
-    tls = client.wrap_socket(socket.create_connection(listener.getsockname(), timeout=10),
-                             server_hostname="localhost")
-    try:
-        tls.sendall(b"ping")
-        assert tls.recv(100) == b"ping"
-    finally:
-        tls.close()
+    assert stdlib_exchange(listener, _peers.stdlib_client_context(ca=pki.ca, cert=pki.client), b"ping") == b"ping"
     thread.join(10)
     assert "error" not in result, result
     assert result["peer_der"] == pki.client.cert_der and result["peer"]["subject"]
@@ -250,6 +247,10 @@ def test_unverified_warns_once_per_context(pki):
         ctx = NativeTLSContext()
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
+        # Python 2.7 skips a warning its caller's __warningregistry__ has seen, even under "always": an earlier
+        # test (test_urllib3's) warning from the same place would hide this one.
+        for module in list(sys.modules.values()):
+            getattr(module, "__warningregistry__", {}).clear()
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             for _ in range(2):
@@ -326,3 +327,59 @@ def test_urllib3_and_requests_through_an_https_proxy(pki):
         response = session.get(url, proxies={"https": proxy_url})
         assert response.content == BODY
         assert [type(o).__name__ for o in contexts[0].made] == ["NativeTLSSocket", "NativeTLSObject"]
+
+
+def _bio_pair(pki):
+    """A NativeTLSObject client and a stdlib ssl.SSLObject server over MemoryBIOs, handshaken; returns
+    (client, client's incoming BIO, server, server's incoming BIO, pump) where pump() moves the bytes both ways."""
+    client_in, client_out, server_in, server_out = (ssl.MemoryBIO() for _ in range(4))
+    client = client_context(pki.ca).wrap_bio(client_in, client_out, server_hostname="localhost")
+    server = _peers.stdlib_server_context(pki.server).wrap_bio(server_in, server_out, server_side=True)
+
+    def pump():
+        server_in.write(client_out.read())
+        client_in.write(server_out.read())
+    for _ in range(10):
+        for side in (client, server):
+            try:
+                side.do_handshake()
+            except ssl.SSLWantReadError:
+                pass
+        pump()
+    assert client.version() and server.version()
+    return client, client_in, server, server_in, pump
+
+
+def _read_all(tls):
+    data = b""
+    try:
+        while True:
+            chunk = tls.read(65536)
+            if not chunk:
+                return data, True
+            data += chunk
+    except ssl.SSLWantReadError:
+        return data, False
+
+
+@pytest.mark.skipif(not hasattr(ssl, "MemoryBIO"), reason="wrap_bio needs ssl.MemoryBIO (Python 3)")
+def test_wrap_bio_end_of_stream_as_ssl_object(pki):
+    # docs/integrations.md: after close_notify read() returns b"", as ssl.SSLObject; an EOF without it raises
+    # SSLEOFError (also a nativetls error, with the RaggedEOF as its cause).
+    client, _client_in, server, _server_in, pump = _bio_pair(pki)
+    assert isinstance(client, NativeTLSObject)
+    server.write(b"last words")
+    try:
+        server.unwrap()
+    except ssl.SSLWantReadError:
+        pass
+    pump()
+    assert _read_all(client) == (b"last words", True)
+
+    client, client_in, server, _server_in, pump = _bio_pair(pki)
+    server.write(b"cut")
+    pump()
+    client_in.write_eof()
+    with pytest.raises(ssl.SSLEOFError) as info:
+        _read_all(client)
+    assert isinstance(info.value, nativetls.TLSError) and isinstance(info.value.nativetls_error, nativetls.RaggedEOF)

@@ -22,7 +22,7 @@ requests = pytest.importorskip("requests")
 
 import nativetls  # noqa: E402
 from nativetls.contrib import urllib3 as contrib  # noqa: E402
-from nativetls.contrib._sslcompat import resolve_cipher_string  # noqa: E402
+from nativetls.contrib._sslcompat import _PERMISSIVE_SPECS, resolve_cipher_string  # noqa: E402
 from nativetls.contrib.urllib3 import (NativeTLSCertificateError, NativeTLSContext, NativeTLSError,  # noqa: E402
                                        NativeTLSSocket, extract_from_urllib3, inject_into_urllib3)
 
@@ -174,7 +174,9 @@ def test_check_hostname_off_still_verifies_the_chain(pki):
         raw = socket.create_connection(server.address, timeout=10)
         with ctx.wrap_socket(raw, server_hostname="localhost") as sock:
             assert sock.getpeercert(True) == pki.wrong_host.cert_der
-        assert server.wait_for_connections(1)[0].server_name == "localhost"
+        # docs/integrations.md: on backends other than OpenSSL no SNI is sent then.
+        expected_sni = "localhost" if nativetls.backend().name == "openssl" else None
+        assert server.wait_for_connections(1)[0].server_name == expected_sni
     with _peers.stdlib_server(pki.untrusted, handler=http_handler()) as server:
         ctx = context_for(pki)
         ctx.check_hostname = False
@@ -217,6 +219,10 @@ def test_hostname_checks_common_name(pki):
         with pytest.raises(NativeTLSCertificateError) as info:
             ctx.wrap_socket(raw, server_hostname="localhost")
         assert info.value.reason_code == "hostname_mismatch"
+        if nativetls.backend().name != "openssl":  # documented: raises where it cannot be honoured
+            with pytest.raises(NotImplementedError):
+                ctx.hostname_checks_common_name = True
+            return
         ctx.hostname_checks_common_name = True
         raw = socket.create_connection(server.address, timeout=10)
         with ctx.wrap_socket(raw, server_hostname="localhost") as sock:
@@ -381,9 +387,14 @@ def test_context_versions_accept_ssl_values():
 def test_set_ciphers_never_weakens():
     urllib3_126_default = ("ECDHE+AESGCM:ECDHE+CHACHA20:DHE+AESGCM:DHE+CHACHA20:ECDH+AESGCM:DH+AESGCM:ECDH+AES:"
                            "DH+AES:RSA+AESGCM:RSA+AES:!aNULL:!eNULL:!MD5:!DSS")
-    for spec in (urllib3_126_default, "DEFAULT", "HIGH:!aNULL:!eNULL", "ALL"):
+    assert getattr(urllib3.util.ssl_, "DEFAULT_CIPHERS", urllib3_126_default) == urllib3_126_default
+    # Every backend takes these as "the defaults" (on OpenSSL because OpenSSL says they allow all of them).
+    assert urllib3_126_default in _PERMISSIVE_SPECS
+    for spec in _PERMISSIVE_SPECS:
         assert resolve_cipher_string(spec) is None, spec
-    narrowed = resolve_cipher_string("ECDHE-RSA-AES128-GCM-SHA256")
+    openssl = nativetls.backend().name == "openssl"
+    narrowed = resolve_cipher_string("ECDHE-RSA-AES128-GCM-SHA256" if openssl else
+                                     "TLS_AES_128_GCM_SHA256:TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256")
     suites = [nativetls.CipherSuite(v) for v in narrowed]
     assert nativetls.CipherSuite.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 in suites
     assert all(0x1300 <= v <= 0x13FF for v in narrowed if v != 0xC02F), "TLS 1.3 suites stay"
@@ -404,6 +415,8 @@ def test_narrowed_ciphers_are_used(pki, https_server):
         from nativetls._openssl._lowlevel import VERSION
         if VERSION < 0x10100000:
             suite, bits = "ECDHE-RSA-AES128-GCM-SHA256", 128
+    else:  # IANA names there (see resolve_cipher_string)
+        suite, bits = "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", 128
     ctx.set_ciphers(suite)
     raw = socket.create_connection(https_server.address, timeout=10)
     with ctx.wrap_socket(raw, server_hostname="localhost") as sock:

@@ -33,21 +33,22 @@ Where ``ssl``'s semantics and nativetls's policy differ, the stricter one wins, 
 from __future__ import absolute_import, division, print_function, unicode_literals
 
 import enum
-import functools
 import os
-import socket as _socket
 import sys
 import threading
 import warnings
 
 from .._compat import text_type
 from .._config import TLSConfiguration
-from .._enums import CipherSuite, NextProtocol
+from .._enums import CipherSuite
 from .._enums import TLSVersion as _NTLSVersion
-from .._errors import (CertificateVerificationError, RaggedEOF, SecurityWarning, TLSError, WantReadError,
-                       WantWriteError)
+from .._errors import SecurityWarning, TLSError
 from .._objects import Certificate, SigningChain, TrustStore
-from .._socket import TLSSocket
+# The exceptions and the two connection classes live in modules of their own; their names stay importable here.
+from ._sslerrors import (NativeTLSCertificateError, NativeTLSEOFError, NativeTLSError, NativeTLSWantReadError,
+                         NativeTLSWantWriteError, NativeTLSZeroReturnError, _translate)
+from ._sslobject import NativeTLSObject
+from ._sslsocket import NativeTLSSocket
 
 try:
     import ssl as _ssl
@@ -95,127 +96,6 @@ _NO_VERSION_OPTIONS = [(OP_NO_TLSv1, _NTLSVersion.TLSv1), (OP_NO_TLSv1_1, _NTLSV
                        (OP_NO_TLSv1_2, _NTLSVersion.TLSv1_2), (OP_NO_TLSv1_3, _NTLSVersion.TLSv1_3)]
 
 
-# --- errors ------------------------------------------------------------------------------------------------
-_SSLError = _ssl.SSLError if _ssl is not None else _socket.error
-
-
-class NativeTLSError(_SSLError, TLSError):
-    """A nativetls failure seen through the ``ssl`` interface: an ``ssl.SSLError`` (``socket.error`` without an
-    ``ssl`` module) and a :class:`nativetls.TLSError`. ``nativetls_error`` is the original exception."""
-
-    nativetls_error = None
-    native_code = None
-    native_message = None
-
-    def __str__(self):
-        # As ssl.SSLError: the message alone, without "[Errno N]" (which 2.7's socket.error would add).
-        if isinstance(getattr(self, "strerror", None), (str, text_type)):
-            return self.strerror
-        return _SSLError.__str__(self)
-
-
-def _bases(*classes):
-    """*classes* without repeats (an ssl class that does not exist here is replaced by NativeTLSError)."""
-    result = []
-    for cls in classes:
-        if cls not in result:
-            result.append(cls)
-    return tuple(result)
-
-
-def _ssl_class(name):
-    return getattr(_ssl, name, None) or NativeTLSError
-
-
-def _error_class(name, doc, *classes, **attributes):
-    # type() rather than a class statement: the bases depend on what this interpreter's ssl module has (2.7
-    # cannot unpack a tuple into a class statement).
-    attributes["__doc__"] = doc
-    attributes["__module__"] = __name__
-    return type(str(name), _bases(*classes), attributes)
-
-
-NativeTLSCertificateError = _error_class(
-    "NativeTLSCertificateError",
-    """The server's certificate was rejected (an ``ssl.SSLCertVerificationError`` where it exists).
-
-    ``reason_code`` and ``host`` are those of the :class:`nativetls.CertificateVerificationError`.""",
-    NativeTLSError, _ssl_class("SSLCertVerificationError"), verify_code=None, verify_message=None,
-    reason_code=None, host=None)
-NativeTLSEOFError = _error_class(
-    "NativeTLSEOFError", "The transport ended without close_notify (a :class:`nativetls.RaggedEOF`).",
-    NativeTLSError, _ssl_class("SSLEOFError"))
-NativeTLSWantReadError = _error_class(
-    "NativeTLSWantReadError", "A non-blocking socket must become readable first (``ssl.SSLWantReadError``).",
-    NativeTLSError, _ssl_class("SSLWantReadError"), WantReadError)
-NativeTLSWantWriteError = _error_class(
-    "NativeTLSWantWriteError", "A non-blocking socket must become writable first (``ssl.SSLWantWriteError``).",
-    NativeTLSError, _ssl_class("SSLWantWriteError"), WantWriteError)
-
-
-NativeTLSZeroReturnError = _error_class(
-    "NativeTLSZeroReturnError", "The peer closed the TLS layer with close_notify (``ssl.SSLZeroReturnError``).",
-    NativeTLSError, _ssl_class("SSLZeroReturnError"))
-
-# ssl's SSL_ERROR_* values: asyncio before 3.11 tells "want read" from a failure by ``exc.errno`` alone.
-_SSL_ERROR_SSL, _SSL_ERROR_WANT_READ, _SSL_ERROR_WANT_WRITE, _SSL_ERROR_ZERO_RETURN, _SSL_ERROR_EOF = 1, 2, 3, 6, 8
-_VERIFY_PREFIX = "certificate verify failed: "
-
-
-def _translate(exc, host=None):
-    """An ``ssl``-shaped exception for the nativetls exception *exc* (a ``NativeTLSError`` is returned as is).
-
-    ``errno`` and ``reason`` are ssl's (``SSL_ERROR_WANT_READ``, ``"CERTIFICATE_VERIFY_FAILED"``); a verification
-    failure's message starts with ssl's ``"certificate verify failed: "``, then nativetls's cause and host."""
-    if isinstance(exc, NativeTLSError):
-        return exc
-    if isinstance(exc, CertificateVerificationError):
-        text = str(exc)
-        if exc.host is None and host:  # check_hostname off: the name was not checked, but still say whose it was
-            text = "%s for host %s" % (text, host)
-        cls, code, reason, text = NativeTLSCertificateError, _SSL_ERROR_SSL, "CERTIFICATE_VERIFY_FAILED", \
-            _VERIFY_PREFIX + text
-    elif isinstance(exc, RaggedEOF):
-        cls, code, reason, text = NativeTLSEOFError, _SSL_ERROR_EOF, "UNEXPECTED_EOF_WHILE_READING", str(exc)
-    elif isinstance(exc, WantReadError):
-        cls, code, reason, text = NativeTLSWantReadError, _SSL_ERROR_WANT_READ, None, str(exc)
-    elif isinstance(exc, WantWriteError):
-        cls, code, reason, text = NativeTLSWantWriteError, _SSL_ERROR_WANT_WRITE, None, str(exc)
-    else:
-        cls, code, reason, text = NativeTLSError, _SSL_ERROR_SSL, None, str(exc)
-    new = cls(code, text)
-    new.nativetls_error = exc
-    new.__cause__ = exc
-    new.reason = reason
-    new.library = "SSL" if reason else None
-    new.native_code = getattr(exc, "native_code", None)
-    new.native_message = getattr(exc, "native_message", None)
-    if isinstance(exc, CertificateVerificationError):
-        new.verify_code = exc.native_code
-        new.verify_message = exc.native_message or str(exc)
-        new.host = exc.host or host
-        new.reason_code = exc.reason
-    return new
-
-
-def _translating(method):
-    """Decorate a socket method so that nativetls errors come out as ``NativeTLSError`` (``ssl.SSLError``)."""
-    reads = method.__name__ in ("recv", "recv_into", "read")
-
-    @functools.wraps(method)
-    def wrapper(self, *args, **kwargs):
-        if reads and self._ragged_seen:
-            return self._eof_result(method, args)  # as ssl: end of file again, not "failed earlier"
-        try:
-            return method(self, *args, **kwargs)
-        except TLSError as exc:
-            if reads and isinstance(exc, RaggedEOF) and self._suppress_ragged_eofs:
-                self._ragged_seen = True
-                return self._eof_result(method, args)
-            raise _translate(exc, self.server_hostname)
-    return wrapper
-
-
 # --- cipher strings ----------------------------------------------------------------------------------------
 def _is_tls13(value):
     return 0x1300 <= value <= 0x13FF
@@ -251,12 +131,23 @@ def _openssl_defaults():
     return _default_suites[0]
 
 
+# Cipher strings that allow every one of nativetls's default suites (tests/test_urllib3.py checks each against
+# OpenSSL), so that backends which cannot evaluate OpenSSL's syntax still take them as "the defaults": above all
+# urllib3 1.26's DEFAULT_CIPHERS, which its create_urllib3_context() (pip's vendored copy too) always sets.
+_PERMISSIVE_SPECS = frozenset([
+    "DEFAULT", "ALL", "HIGH:!aNULL:!eNULL",
+    "ECDHE+AESGCM:ECDHE+CHACHA20:DHE+AESGCM:DHE+CHACHA20:ECDH+AESGCM:DH+AESGCM:ECDH+AES:DH+AES:RSA+AESGCM:RSA+AES:"
+    "!aNULL:!eNULL:!MD5:!DSS",
+])
+
+
 def resolve_cipher_string(spec):
     """Turn an OpenSSL-style cipher string into a ``ciphers`` value for :class:`nativetls.TLSConfiguration`.
 
     Returns None ("the backend's defaults") when *spec* allows every default TLS 1.2 suite, else the defaults that
     *spec* allows, in *spec*'s order, followed by the default TLS 1.3 suites. On backends other than OpenSSL,
-    *spec* must be a colon-separated list of IANA suite names.
+    *spec* must be a colon-separated list of IANA suite names, or one of the permissive strings urllib3 and
+    common code pass (``"DEFAULT"``, urllib3 1.26's default list), which mean the defaults there too.
 
     Raises:
         NativeTLSError: *spec* selects none of nativetls's suites (``ssl`` raises ``SSLError`` there too).
@@ -265,6 +156,8 @@ def resolve_cipher_string(spec):
         spec = spec.decode("ascii")
     from .._backend import backend
     if backend().name != "openssl":
+        if spec.strip() in _PERMISSIVE_SPECS:
+            return None
         names = [name.strip() for name in spec.split(":") if name.strip()]
         try:
             return tuple(CipherSuite[str(name)] for name in names)
@@ -393,8 +286,8 @@ class NativeTLSContext(_SSLContextBase):
         ValueError: an unknown *protocol*.
     """
 
-    sslsocket_class = None  # set below to NativeTLSSocket
-    sslobject_class = None  # set below to NativeTLSObject
+    sslsocket_class = NativeTLSSocket
+    sslobject_class = NativeTLSObject
 
     def __new__(cls, protocol=None, *args, **kwargs):
         if _ssl is None:
@@ -521,6 +414,10 @@ class NativeTLSContext(_SSLContextBase):
         if value == CERT_NONE and self._check_hostname:
             raise ValueError("Cannot set verify_mode to CERT_NONE when check_hostname is enabled.")
         self._verify_mode = value
+
+    def _verifies(self):
+        """Whether connections made now verify the peer (anything but CERT_NONE)."""
+        return self._verify_mode != CERT_NONE
 
     @property
     def check_hostname(self):
@@ -719,7 +616,7 @@ class NativeTLSContext(_SSLContextBase):
                 certificate_chain=self._chain, ciphers=self._ciphers, inner_protocols=self._alpn,
                 lowest_supported_version=low, highest_supported_version=high, trust_store=trust)
         return TLSConfiguration(
-            validate_certificates=self._verify_mode != CERT_NONE, certificate_chain=self._chain,
+            validate_certificates=self._verifies(), certificate_chain=self._chain,
             ciphers=self._ciphers, inner_protocols=self._alpn, lowest_supported_version=low,
             highest_supported_version=high, trust_store=trust)
 
@@ -753,8 +650,6 @@ class NativeTLSContext(_SSLContextBase):
             self._built = (key, context)
         return context
 
-    _client_context = _native_context  # the name tests and older callers use
-
     def _warn_unverified(self):
         """Warn once per context that the server is not verified, unless urllib3 (which warns itself) asks."""
         if self._warned:
@@ -780,7 +675,7 @@ class NativeTLSContext(_SSLContextBase):
         if self._check_hostname and server_hostname is None:
             raise ValueError("check_hostname requires server_hostname")
         context = self._native_context()
-        verify = self._verify_mode != CERT_NONE
+        verify = self._verifies()
         if not verify:
             self._warn_unverified()
         check_name = self._check_hostname and verify
@@ -861,143 +756,6 @@ def _tune_openssl_buffer(buffer, sni, common_name, relaxed):
         lib.X509_VERIFY_PARAM_clear_flags(param, L.X509_V_FLAG_X509_STRICT)
     buffer._policy = (bool(common_name), not relaxed)  # the same two choices for what nativetls checks on 1.0.2
 
-
-class NativeTLSSocket(TLSSocket):
-    """A :class:`nativetls.TLSSocket` that also answers like ``ssl.SSLSocket``; made by
-    :meth:`NativeTLSContext.wrap_socket` (client or server side). nativetls errors are raised as
-    :class:`NativeTLSError`."""
-
-    def __init__(self, sock, buffer, context, sslcontext, server_hostname, suppress_ragged_eofs,
-                 do_handshake_on_connect, server_side=False):
-        self._sslcontext = sslcontext
-        self._verified = sslcontext._verify_mode != CERT_NONE
-        self._suppress_ragged_eofs = suppress_ragged_eofs
-        self._ragged_seen = False
-        self.server_hostname = server_hostname
-        self.server_side = server_side
-        try:
-            super(NativeTLSSocket, self).__init__(sock, buffer, context, do_handshake_on_connect)
-        except TLSError as exc:
-            sock.close()
-            raise _translate(exc, server_hostname)
-
-    def _eof_result(self, method, args):
-        return 0 if method.__name__ == "recv_into" or (method.__name__ == "read" and len(args) > 1) else b""
-
-    do_handshake = _translating(TLSSocket.do_handshake)
-    recv = _translating(TLSSocket.recv)
-    recv_into = _translating(TLSSocket.recv_into)
-    read = _translating(TLSSocket.read)
-    send = _translating(TLSSocket.send)
-    write = send
-    sendall = _translating(TLSSocket.sendall)
-    unwrap = _translating(TLSSocket.unwrap)
-
-    @property
-    def context(self):
-        """The :class:`NativeTLSContext` (as ``ssl.SSLSocket.context``); ``nativetls_context`` is nativetls's."""
-        return self._sslcontext
-
-    @property
-    def nativetls_context(self):
-        """The :class:`nativetls.ClientContext` (or ``ServerContext``) this socket was made from."""
-        return self._context
-
-    def version(self):
-        """The negotiated protocol as ``ssl`` names it (``"TLSv1.3"``), or None before the handshake."""
-        if self._buffer is None:
-            return None
-        version = self._buffer.negotiated_tls_version
-        return None if version is None else str(version.value)
-
-    def cipher(self):
-        """``(name, protocol, secret_bits)`` as ``ssl.SSLSocket.cipher()``, or None before the handshake."""
-        if self._buffer is None:
-            return None
-        suite = self._buffer.cipher()
-        if suite is None:
-            return None
-        return (_cipher_name(suite), self.version(), _secret_bits(suite))
-
-    def shared_ciphers(self):
-        """Not available from nativetls (None, as ``ssl`` returns when it does not know)."""
-        return None
-
-    def compression(self):
-        """Always None: nativetls never compresses."""
-        return None
-
-    def selected_alpn_protocol(self):
-        """The ALPN protocol the server chose, as str, or None."""
-        if self._buffer is None:
-            return None
-        proto = self._buffer.negotiated_protocol()
-        if proto is None:
-            return None
-        if isinstance(proto, NextProtocol):
-            proto = proto.value
-        return proto.decode("ascii")
-
-    def selected_npn_protocol(self):
-        """NPN is not supported: None."""
-        return None
-
-    def getpeercert(self, binary_form=False):
-        """The peer's certificate: DER with *binary_form*; else a dict like ``ssl``'s, empty when unverified;
-        None when the peer sent none."""
-        if self._buffer is None:
-            raise ValueError("the socket is closed")
-        der = self._buffer.getpeercert(True)
-        if binary_form or der is None:
-            return der  # None: no certificate (a server that asked for none, as ssl)
-        if not self._verified:
-            return {}
-        return _certificate_dict(der)
-
-    def pending(self):
-        """Decrypted bytes ready to read without I/O: unknown through nativetls, so 0 (as ``ssl`` allows)."""
-        return 0
-
-
-NativeTLSContext.sslsocket_class = NativeTLSSocket
-from ._sslobject import NativeTLSObject  # noqa: E402  (it needs the classes above)
-NativeTLSContext.sslobject_class = NativeTLSObject
-
-
-def _cipher_name(suite):
-    from .._backend import backend
-    if backend().name == "openssl":
-        from .._openssl._context import cipher_names
-        name = cipher_names().get(int(suite))
-        if name:
-            return name.decode("ascii") if isinstance(name, bytes) else name
-    return getattr(suite, "name", "0x%04X" % int(suite))
-
-
-def _secret_bits(suite):
-    name = getattr(suite, "name", "")
-    for marker, bits in (("AES_256", 256), ("CHACHA20", 256), ("AES_128", 128), ("CAMELLIA_256", 256),
-                         ("CAMELLIA_128", 128), ("ARIA_256", 256), ("ARIA_128", 128), ("3DES", 112)):
-        if marker in name:
-            return bits
-    return None
-
-
-_cert_dicts = {}  # DER -> getpeercert() dict: asyncio asks on every handshake, and parsing is the costly part
-_cert_dicts_lock = threading.Lock()
-
-
-def _certificate_dict(der):
-    """``getpeercert()``'s dict for *der*, parsed once per certificate (a fresh top-level dict each call)."""
-    cached = _cert_dicts.get(der)
-    if cached is None:
-        from .._certdict import certificate_dict
-        cached = certificate_dict(der)
-        with _cert_dicts_lock:
-            if len(_cert_dicts) >= 64:
-                _cert_dicts.clear()
-            _cert_dicts[der] = cached
-    return dict(cached)
 
 
 class _SSLStandIn(object):

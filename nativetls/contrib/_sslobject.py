@@ -12,14 +12,13 @@ exception), so asyncio, anyio and urllib3 drive this exactly as they drive ``ssl
 from __future__ import absolute_import, division, print_function, unicode_literals
 
 from .._errors import TLSError, WantReadError
-from ._sslcompat import CERT_NONE, NativeTLSSocket, NativeTLSWantReadError, _translate
+from ._sslerrors import NativeTLSWantReadError, _translate
+from ._sslsocket import _SSLAnswers
 
 __all__ = [str("NativeTLSObject")]
 
-_answers = NativeTLSSocket.__dict__  # raw functions (Python 2 would bind-check NativeTLSSocket.version)
 
-
-class NativeTLSObject(object):
+class NativeTLSObject(_SSLAnswers):
     """What :meth:`NativeTLSContext.wrap_bio` returns: ``ssl.SSLObject``'s methods over nativetls (see the
     module docstring). ``nativetls_buffer`` is the underlying :class:`nativetls.TLSBuffer`.
 
@@ -32,7 +31,7 @@ class NativeTLSObject(object):
         self._incoming = incoming
         self._outgoing = outgoing
         self._sslcontext = sslcontext
-        self._verified = sslcontext._verify_mode != CERT_NONE
+        self._verified = sslcontext._verifies()
         self.server_side = server_side
         self.server_hostname = server_hostname
         self._eof_fed = False
@@ -73,8 +72,9 @@ class NativeTLSObject(object):
         """Up to *len* decrypted bytes (or their count, written into *buffer*); ``b""``/0 after close_notify."""
         # _run() written out: this and write() are the calls of every round trip.
         tls = self._buffer
+        incoming = self._incoming
         try:
-            if self._incoming.pending or not self._eof_fed:
+            if incoming.pending or (incoming.eof and not self._eof_fed):  # else _feed() would do nothing
                 self._feed()
             return tls.read(len) if buffer is None else tls.read(len, buffer)
         except WantReadError:
@@ -116,17 +116,7 @@ class NativeTLSObject(object):
             except WantReadError:
                 raise WantReadError("waiting for the peer's close_notify")
 
-    def pending(self):
-        """Decrypted bytes ready without more input: not known through nativetls, so 0 (callers read until
-        ``SSLWantReadError`` anyway)."""
-        return 0
-
-    # --- what was negotiated ------------------------------------------------------------------------------------
-    @property
-    def context(self):
-        """The :class:`NativeTLSContext` this object was made from."""
-        return self._sslcontext
-
+    # --- what was negotiated (version, cipher, getpeercert, context, ...: _SSLAnswers) ---------------------------
     @property
     def nativetls_buffer(self):
         """The :class:`nativetls.TLSBuffer` underneath."""
@@ -141,14 +131,6 @@ class NativeTLSObject(object):
     def session_reused(self):
         """Whether this handshake resumed a session."""
         return self._buffer.session_reused
-
-    version = _answers["version"]
-    cipher = _answers["cipher"]
-    shared_ciphers = _answers["shared_ciphers"]
-    compression = _answers["compression"]
-    selected_alpn_protocol = _answers["selected_alpn_protocol"]
-    selected_npn_protocol = _answers["selected_npn_protocol"]
-    getpeercert = _answers["getpeercert"]
 
     def get_channel_binding(self, cb_type="tls-unique"):
         """Not available from nativetls: None (as ``ssl`` answers before the handshake)."""

@@ -2,6 +2,7 @@
 # use type-check with no error. Never run; not collected by pytest (its name does not start with test_).
 import asyncio
 import socket
+import ssl
 from typing import Optional, Tuple, Union
 
 import nativetls
@@ -77,6 +78,13 @@ def urllib3_context(cafile: str) -> None:
     except NativeTLSError as exc:
         print(exc.nativetls_error)
     inject_into_urllib3()
+    # It is an ssl.SSLContext (what asyncio, aiohttp and httpx take), with wrap_bio.
+    stdlib_typed: ssl.SSLContext = ctx
+    tls = ctx.wrap_bio(ssl.MemoryBIO(), ssl.MemoryBIO(), server_hostname="localhost")
+    try:
+        tls.do_handshake()
+    except ssl.SSLWantReadError:
+        print(stdlib_typed, tls.version(), tls.context.check_hostname)
 
 
 def pep748(cert_pem: bytes, key_path: str, both_path: str) -> None:
