@@ -131,7 +131,7 @@ class SecureTransportBuffer(QueuedTransport, StateKeeping, TLSBuffer):
 
     __slots__ = ("_context", "_native", "_ssl", "_id", "_host", "_sni", "_state", "_failure", "_incoming",
                  "_outgoing", "_eof", "_server", "_chosen", "_callback_error", "_broke", "_peer_id",
-                 "_first_flight", "_reused", "_local_closed", "__weakref__")
+                 "_first_flight", "_reused", "_local_closed", "_negotiated", "__weakref__")
 
     def __init__(self, context, native, server_hostname=None, session=None, server=False):
         self._context = context
@@ -147,6 +147,7 @@ class SecureTransportBuffer(QueuedTransport, StateKeeping, TLSBuffer):
         self._broke = False
         self._reused = False
         self._local_closed = False
+        self._negotiated = (None, None, None)  # cipher, ALPN, version: read once the handshake is done
         self._first_flight = bytearray()
         with _IDS_LOCK:
             self._id = next(_IDS)
@@ -270,6 +271,9 @@ class SecureTransportBuffer(QueuedTransport, StateKeeping, TLSBuffer):
         if not self._broke and self._native.verify and not (self._server and not self._native.client_auth):
             self._verify_peer(after_handshake=True)  # resumed: no break happened (point 6)
         self._first_flight = bytearray()
+        # SecureTransport answers SSLGetNegotiatedCipher/ProtocolVersion only while the session is active
+        # (sslIsSessionActive): read once here, so they still answer after close_notify, as on the other backends.
+        self._negotiated = (self._native_cipher(), self._native_protocol(), self._native_version())
         self._move("handshake_done")
 
     def _was_resumed(self):
@@ -439,8 +443,16 @@ class SecureTransportBuffer(QueuedTransport, StateKeeping, TLSBuffer):
         return self._state not in (State.HANDSHAKING, State.CLOSED) and self._ssl is not None
 
     def cipher(self):
-        if not self._established():
-            return None
+        return self._negotiated[0] if self._established() else None
+
+    def negotiated_protocol(self):
+        return self._negotiated[1] if self._established() else None
+
+    @property
+    def negotiated_tls_version(self):
+        return self._negotiated[2] if self._established() else None
+
+    def _native_cipher(self):
         suite = SSLCipherSuite()
         try:
             sec().SSLGetNegotiatedCipher(self._ssl.value, byref(suite))
@@ -448,8 +460,8 @@ class SecureTransportBuffer(QueuedTransport, StateKeeping, TLSBuffer):
             return None
         return cipher_suite_or_int(int(suite.value)) if suite.value else None
 
-    def negotiated_protocol(self):
-        if not self._established() or self._server or not self._native.alpn:
+    def _native_protocol(self):
+        if self._server or not self._native.alpn:
             return None
         array = CFRef.out()
         status = sec().SSLCopyALPNProtocols(self._ssl.value, byref(array))
@@ -462,10 +474,7 @@ class SecureTransportBuffer(QueuedTransport, StateKeeping, TLSBuffer):
             array.close()
         return next_protocol_or_bytes(name.encode("ascii")) if name else None
 
-    @property
-    def negotiated_tls_version(self):
-        if not self._established():
-            return None
+    def _native_version(self):
         version = c_int32()
         try:
             sec().SSLGetNegotiatedProtocolVersion(self._ssl.value, byref(version))
