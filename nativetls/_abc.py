@@ -15,7 +15,7 @@ import warnings
 
 from ._compat import ABC, text_type
 from ._config import TLSConfiguration
-from ._errors import SecurityWarning
+from ._errors import ConfigurationError, SecurityWarning
 
 __all__ = ["ClientContext", "ServerContext", "TLSBuffer", "normalize_server_hostname"]
 
@@ -215,6 +215,27 @@ def _normalize_server_hostname(server_hostname):
     return ascii_name, ascii_name.decode("ascii").lower(), False
 
 
+def run_sni_callback(buffer, ascii_name, configuration):
+    """Call ``configuration.sni_callback`` (servers, every backend) for the SNI name *ascii_name* (A-label text or
+    None): the callback gets the IDNA-decoded name (the raw one if it does not decode) and must return the
+    :class:`TLSConfiguration` for this connection; with no callback, *configuration* itself.
+
+    Raises:
+        TypeError: the callback returned something else; whatever the callback raised passes through.
+    """
+    callback = configuration.sni_callback
+    if callback is None:
+        return configuration
+    try:
+        name = ascii_name.encode("ascii").decode("idna") if ascii_name else None
+    except UnicodeError:
+        name = ascii_name
+    result = callback(buffer, name, configuration)
+    if not isinstance(result, TLSConfiguration):
+        raise TypeError("sni_callback must return a TLSConfiguration, not %s" % type(result).__name__)
+    return result
+
+
 #: Set ``_quiet.on`` (per thread) to make the next ClientContext skip its "validation is disabled" warning: the
 #: ssl-shaped NativeTLSContext warns itself, once per context, and not at all when urllib3 (which warns) calls it.
 _quiet = threading.local()
@@ -252,6 +273,9 @@ class ClientContext(_Context):
         if not configuration.validate_certificates and not getattr(_quiet, "on", False):
             warnings.warn("nativetls: certificate validation is disabled (validate_certificates=False): "
                           "this connection can be intercepted", SecurityWarning, stacklevel=3)
+        if len(configuration.signing_chains) > 1:  # every backend: checked once, before a backend sees it
+            raise ConfigurationError("a client presents one certificate chain, not %d"
+                                     % len(configuration.signing_chains))
 
     @abc.abstractmethod
     def wrap_buffers(self, server_hostname, session=None):

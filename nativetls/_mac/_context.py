@@ -197,9 +197,6 @@ class SecureTransportClientContext(ClientContext):
 
     def __init__(self, configuration):
         super(SecureTransportClientContext, self).__init__(configuration)
-        if len(configuration.signing_chains) > 1:
-            raise ConfigurationError("a client presents one certificate chain, not %d"
-                                     % len(configuration.signing_chains))
         self._native = _Native(configuration, server=False)
 
     def wrap_buffers(self, server_hostname, session=None):

@@ -70,8 +70,7 @@ import threading
 import weakref
 from ctypes import byref, c_uint, c_void_p
 
-from .._abc import TLSBuffer, normalize_server_hostname
-from .._config import TLSConfiguration
+from .._abc import TLSBuffer, normalize_server_hostname, run_sni_callback
 from .._enums import TLSVersion, cipher_suite_or_int, next_protocol_or_bytes
 from .._errors import RaggedEOF, TLSError, WantReadError, WantWriteError
 from .._objects import TLSSession
@@ -866,16 +865,7 @@ def on_servername(ssl, alert):
         raw = lib.SSL_get_servername(ssl, L.TLSEXT_NAMETYPE_host_name)
         ascii_name = raw.decode("ascii") if raw else None
         context = buffer._context
-        configuration = context.configuration
-        if configuration.sni_callback is not None:
-            try:
-                name = ascii_name.encode("ascii").decode("idna") if ascii_name else None
-            except UnicodeError:
-                name = ascii_name
-            result = configuration.sni_callback(buffer, name, configuration)
-            if not isinstance(result, TLSConfiguration):
-                raise TypeError("sni_callback must return a TLSConfiguration, not %s" % type(result).__name__)
-            configuration = result
+        configuration = run_sni_callback(buffer, ascii_name, context.configuration)
         native = context._natives_for(configuration).select(ascii_name)
         if native is not buffer._native:
             lib.SSL_set_SSL_CTX(ssl, native.ptr)

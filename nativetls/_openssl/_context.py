@@ -476,9 +476,7 @@ class OpenSSLClientContext(ClientContext):
 
     def __init__(self, configuration):
         super(OpenSSLClientContext, self).__init__(configuration)
-        chains = configuration.signing_chains
-        if len(chains) > 1:
-            raise ConfigurationError("a client presents one certificate chain, not %d" % len(chains))
+        chains = configuration.signing_chains  # at most one: ClientContext checked
         self._native = new_native_context(configuration, server=False, chain=chains[0] if chains else None)
 
     def wrap_buffers(self, server_hostname, session=None):

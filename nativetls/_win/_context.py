@@ -395,9 +395,6 @@ class SChannelClientContext(ClientContext):
 
     def __init__(self, configuration):
         super(SChannelClientContext, self).__init__(configuration)
-        if len(configuration.signing_chains) > 1:
-            raise ConfigurationError("a client presents one certificate chain, not %d"
-                                     % len(configuration.signing_chains))
         self._native = _Native(configuration, server=False)
 
     def wrap_buffers(self, server_hostname, session=None):
