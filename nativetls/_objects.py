@@ -330,14 +330,7 @@ class PrivateKey(object):
     def _password_bytes(self):
         """Resolve the password (calling it if it is a callable) to bytes, or None."""
         self._pem  # a key made with from_id raises ConfigurationError here
-        password = self._password
-        if callable(password):
-            password = password()
-        if isinstance(password, text_type):
-            password = password.encode("utf-8")
-        if password is not None and not isinstance(password, bytes):
-            raise TypeError("the password callable must return bytes or str")
-        return password
+        return _password_bytes(self._password)
 
     def __repr__(self):
         if self._id is not None:
@@ -420,12 +413,7 @@ class SigningChain(object):
         """
         data, origin = _pkcs12_input(data_or_path)
         PrivateKey._check_password(password)
-        if callable(password):
-            password = password()
-        if isinstance(password, text_type):
-            password = password.encode("utf-8")
-        if password is not None and not isinstance(password, bytes):
-            raise TypeError("the password callable must return bytes or str")
+        password = _password_bytes(password)
         from ._backend import BACKEND_NAMES, backend
         from ._errors import ConfigurationError
         name = backend().name
@@ -451,6 +439,21 @@ class SigningChain(object):
 
     def __repr__(self):
         return "<SigningChain %s + %d intermediate(s)>" % (self._leaf[0].subject, len(self._chain))
+
+
+def _password_bytes(password):
+    """A key password (bytes, str, a callable returning one, or None) as bytes or None.
+
+    Raises:
+        TypeError: the callable returned something else.
+    """
+    if callable(password):
+        password = password()
+    if isinstance(password, text_type):
+        password = password.encode("utf-8")
+    if password is not None and not isinstance(password, bytes):
+        raise TypeError("the password callable must return bytes or str")
+    return password
 
 
 def _pkcs12_input(data_or_path):
