@@ -19,7 +19,7 @@ file whose MAC verifies but which Apple still refuses is intact and uses what th
 from __future__ import absolute_import, division, print_function, unicode_literals
 
 from .._errors import ConfigurationError
-from .._win._pkcs12 import mac_verifies  # pure Python (RFC 7292 B.2 + HMAC), importable on every OS
+from .._pfx import mac_verifies  # pure Python (RFC 7292 B.2 + HMAC)
 from . import _security as S
 from ._keychain import TemporaryKeychain
 from ._lowlevel import describe
