@@ -20,7 +20,7 @@ from nativetls import (
     CertificateVerificationError, ConfigurationError, NextProtocol, RaggedEOF, TLSConfiguration, TLSError,
     TLSVersion,
 )
-from _tls import chain_of, drive_read, handshake, pump, trust_of
+from _tls import chain_of, drive_read, handshake, handshake_byte_at_a_time, pump, trust_of
 from _peers import require_tool
 import _peers
 
@@ -330,24 +330,7 @@ def test_byte_at_a_time_wire(mac, ossl, pki, mac_side):
     client_backend, server_backend = (mac, ossl) if mac_side == "client" else (ossl, mac)
     client = _client(client_backend, pki, highest_supported_version=TLSVersion.TLSv1_2).wrap_buffers("localhost")
     server = _server(server_backend, pki, highest_supported_version=TLSVersion.TLSv1_2).wrap_buffers()
-    done = set()
-    for _ in range(100000):
-        for side in (client, server):
-            if side not in done:
-                try:
-                    side.do_handshake()
-                    done.add(side)
-                except nativetls.WantReadError:
-                    pass
-        moved = False
-        for src, dst in ((client, server), (server, client)):
-            byte = src.process_outgoing(1)
-            if byte:
-                dst.process_incoming(byte)
-                moved = True
-        if len(done) == 2 and not moved:
-            break
-    assert len(done) == 2
+    handshake_byte_at_a_time(client, server)
     client.write(b"ping" * 1000)
     received = b""
     while len(received) < 4000:
@@ -408,13 +391,7 @@ def test_server_against_openssl_s_client(mac, pki):
             sock, _address = listener.accept()
             tls = server_ctx.wrap_socket(sock)
             try:
-                line = b""
-                while not line.endswith(b"\n"):
-                    chunk = tls.recv(100)
-                    if not chunk:
-                        break
-                    line += chunk
-                tls.sendall(line.upper())
+                tls.sendall(_peers.recv_until(tls, b"\n").upper())
             finally:
                 tls.close()
         except Exception as exc:  # reported by the main thread
