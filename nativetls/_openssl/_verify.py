@@ -6,6 +6,7 @@ import datetime
 
 from asn1crypto import x509 as _x509
 
+from .._abc import normalize_server_hostname
 from .._errors import CertificateVerificationError, verification_message
 from . import _libssl as L
 from ._lowlevel import VERSION, lib
@@ -147,10 +148,7 @@ def policy_error(store_ctx, level, host):
     if code:
         return code
     # X509_CHECK_FLAG_NEVER_CHECK_SUBJECT is 1.1.0+: 1.0.2 falls back on the CN when there is no DNS name.
-    if depth == 0 and host and not _is_ip(host) and _no_dns_name(der):
+    if depth == 0 and host and not normalize_server_hostname(host)[2] and _no_dns_name(der):  # [2]: is_ip
         return L.X509_V_ERR_HOSTNAME_MISMATCH
     return 0
 
-
-def _is_ip(host):
-    return ":" in host or host.replace(".", "").isdigit()
