@@ -272,6 +272,21 @@ class PrivateKey(object):
         if password is not None and not (callable(password) or isinstance(password, (bytes, text_type))):
             raise TypeError("password must be bytes, str, a callable returning one, or None")
 
+    @staticmethod
+    def _resolve_password(password):
+        """A password :meth:`_check_password` accepted, as bytes or None (a callable is called now).
+
+        Raises:
+            TypeError: the callable returned something else than bytes or str.
+        """
+        if callable(password):
+            password = password()
+        if isinstance(password, text_type):
+            password = password.encode("utf-8")
+        if password is not None and not isinstance(password, bytes):
+            raise TypeError("the password callable must return bytes or str")
+        return password
+
     @classmethod
     def from_buffer(cls, data, password=None):
         """Load a private key from PEM or DER bytes.
@@ -330,7 +345,7 @@ class PrivateKey(object):
     def _password_bytes(self):
         """Resolve the password (calling it if it is a callable) to bytes, or None."""
         self._pem  # a key made with from_id raises ConfigurationError here
-        return _password_bytes(self._password)
+        return self._resolve_password(self._password)
 
     def __repr__(self):
         if self._id is not None:
@@ -413,7 +428,7 @@ class SigningChain(object):
         """
         data, origin = _pkcs12_input(data_or_path)
         PrivateKey._check_password(password)
-        password = _password_bytes(password)
+        password = PrivateKey._resolve_password(password)
         from ._backend import BACKEND_NAMES, backend
         from ._errors import ConfigurationError
         name = backend().name
@@ -439,21 +454,6 @@ class SigningChain(object):
 
     def __repr__(self):
         return "<SigningChain %s + %d intermediate(s)>" % (self._leaf[0].subject, len(self._chain))
-
-
-def _password_bytes(password):
-    """A key password (bytes, str, a callable returning one, or None) as bytes or None.
-
-    Raises:
-        TypeError: the callable returned something else.
-    """
-    if callable(password):
-        password = password()
-    if isinstance(password, text_type):
-        password = password.encode("utf-8")
-    if password is not None and not isinstance(password, bytes):
-        raise TypeError("the password callable must return bytes or str")
-    return password
 
 
 def _pkcs12_input(data_or_path):

@@ -76,7 +76,34 @@ def _check(tls_configuration, insecure_configuration):
                         % type(insecure_configuration).__name__)
 
 
-class InsecureClientContext(ClientContext):
+class _InsecureContext(object):
+    """What the two insecure contexts share: the argument checks and the warning, the two configurations,
+    ``insecure_configuration`` and ``close()``. The backend's own context is ``_inner``."""
+
+    _backend_name = None  # None: the default backend (implementation(name) makes subclasses bound to one)
+
+    def _start(self, side, tls_configuration, insecure_configuration):
+        """Check the arguments, warn in the caller's name, keep both configurations; returns the backend."""
+        _check(tls_configuration, insecure_configuration)
+        warnings.warn("nativetls.insecure: an insecure %s context skips TLS checks (%r); never use it in "
+                      "production" % (side, insecure_configuration), SecurityWarning, stacklevel=3)
+        self._configuration = tls_configuration
+        self._insecure = insecure_configuration
+        return backend(self._backend_name)
+
+    @property
+    def insecure_configuration(self):
+        """The :class:`InsecureConfiguration` this context was made with."""
+        return self._insecure
+
+    def close(self):
+        """Free the backend context now, where the backend has ``close()``."""
+        close = getattr(self._inner, "close", None)
+        if close is not None:
+            close()
+
+
+class InsecureClientContext(_InsecureContext, ClientContext):
     """A client context that skips the checks *insecure_configuration* names (PEP 748). Warns when made.
 
     ``configuration`` is *tls_configuration* as given; the connections are made by the backend's own client
@@ -88,27 +115,15 @@ class InsecureClientContext(ClientContext):
         TypeError: wrong argument types. ConfigurationError: as :class:`nativetls.ClientContext`.
     """
 
-    _backend_name = None  # None: the default backend (implementation(name) makes subclasses bound to one)
-
     def __init__(self, tls_configuration, insecure_configuration):
-        _check(tls_configuration, insecure_configuration)
-        warnings.warn("nativetls.insecure: an insecure client context skips TLS checks (%r); never use it in "
-                      "production" % (insecure_configuration,), SecurityWarning, stacklevel=2)
-        self._configuration = tls_configuration
-        self._insecure = insecure_configuration
+        chosen = self._start("client", tls_configuration, insecure_configuration)
         configuration = tls_configuration
         if insecure_configuration.disable_verification and configuration.validate_certificates:
             with warnings.catch_warnings():  # warned above, in the caller's words
                 warnings.simplefilter("ignore", SecurityWarning)
-                self._inner = backend(self._backend_name).client_context(
-                    configuration.update(validate_certificates=False))
+                self._inner = chosen.client_context(configuration.update(validate_certificates=False))
         else:
-            self._inner = backend(self._backend_name).client_context(configuration)
-
-    @property
-    def insecure_configuration(self):
-        """The :class:`InsecureConfiguration` this context was made with."""
-        return self._insecure
+            self._inner = chosen.client_context(configuration)
 
     def wrap_buffers(self, server_hostname, session=None):
         """As :meth:`nativetls.ClientContext.wrap_buffers`; *server_hostname* is dropped (no check, no SNI) when
@@ -117,14 +132,8 @@ class InsecureClientContext(ClientContext):
             server_hostname = None
         return self._inner.wrap_buffers(server_hostname, session=session)
 
-    def close(self):
-        """Free the backend context now, where the backend has ``close()``."""
-        close = getattr(self._inner, "close", None)
-        if close is not None:
-            close()
 
-
-class InsecureServerContext(ServerContext):
+class InsecureServerContext(_InsecureContext, ServerContext):
     """A server context that skips the checks *insecure_configuration* names (PEP 748). Warns when made.
 
     With ``disable_verification`` the server asks for no client certificate (the configuration's trust store is
@@ -134,33 +143,16 @@ class InsecureServerContext(ServerContext):
         TypeError: wrong argument types. ConfigurationError: as :class:`nativetls.ServerContext`.
     """
 
-    _backend_name = None
-
     def __init__(self, tls_configuration, insecure_configuration):
-        _check(tls_configuration, insecure_configuration)
-        warnings.warn("nativetls.insecure: an insecure server context skips TLS checks (%r); never use it in "
-                      "production" % (insecure_configuration,), SecurityWarning, stacklevel=2)
-        self._configuration = tls_configuration
-        self._insecure = insecure_configuration
+        chosen = self._start("server", tls_configuration, insecure_configuration)
         configuration = tls_configuration
         if insecure_configuration.disable_verification and configuration.trust_store is not None:
             configuration = configuration.update(trust_store=None)
-        self._inner = backend(self._backend_name).server_context(configuration)
-
-    @property
-    def insecure_configuration(self):
-        """The :class:`InsecureConfiguration` this context was made with."""
-        return self._insecure
+        self._inner = chosen.server_context(configuration)
 
     def wrap_buffers(self):
         """As :meth:`nativetls.ServerContext.wrap_buffers`."""
         return self._inner.wrap_buffers()
-
-    def close(self):
-        """Free the backend context now, where the backend has ``close()``."""
-        close = getattr(self._inner, "close", None)
-        if close is not None:
-            close()
 
 
 class InsecureTLSImplementation(TLSImplementation):

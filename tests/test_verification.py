@@ -468,3 +468,11 @@ def test_weak_server_certificate_is_a_configuration_error(creds, name):
     """A certificate the default security level refuses fails when the context is made, never in a handshake."""
     with pytest.raises(nativetls.ConfigurationError):
         nativetls.ServerContext(nativetls.TLSConfiguration(certificate_chain=chain_of(creds[name])))
+
+
+@pytest.mark.skipif(nativetls.backend().name != "openssl", reason="the chain's security-level check is OpenSSL's")
+def test_weak_intermediate_in_a_server_chain_is_a_configuration_error(creds):
+    """A SHA-1-signed intermediate is refused when the server's chain is loaded, on every libssl: 1.1.0-3.4 refuse it
+    themselves, on 1.0.2 and 3.5 nativetls's own level-2 check does (docs/security.md)."""
+    with pytest.raises(nativetls.ConfigurationError, match="security level 2"):
+        nativetls.ServerContext(nativetls.TLSConfiguration(certificate_chain=chain_of(creds["sha1_chain"])))

@@ -19,12 +19,12 @@ and compression. Two builds of one tree give the same bytes.
 from __future__ import absolute_import, division, print_function
 
 import argparse
-import hashlib
 import io
 import os
-import subprocess
 import sys
 import zipfile
+
+from pinned_wheels import download, sha256_file  # tools/, beside this script
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -72,46 +72,16 @@ if __name__ == "__main__":
 '''
 
 
-def sha256_file(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 16), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def fetch_wheels(directory, pinned=PINNED):
     """The pinned wheels in *directory* (``pip download`` fetches what is missing); returns their paths.
 
     Raises:
         RuntimeError: pip could not fetch a wheel, or a wheel's SHA-256 is not the pinned one.
     """
-    if not os.path.isdir(directory):
-        os.makedirs(directory)
-    missing = [(name, digest) for name, digest, _ in pinned if not os.path.exists(os.path.join(directory, name))]
-    if missing:
-        requirements = os.path.join(directory, "requirements-pyz.txt")
-        with open(requirements, "w") as handle:
-            for name, digest in missing:
-                project, version = name.split("-")[:2]
-                handle.write("%s==%s --hash=sha256:%s\n" % (project, version, digest))
-        # --python-version 2.7: the Python 2 wheels (enum34's differs from its Python 3 one); every pinned wheel
-        # is pure Python, so one download serves all interpreters.
-        argv = [sys.executable, "-m", "pip", "download", "--disable-pip-version-check", "--no-deps",
-                "--only-binary", ":all:", "--python-version", "2.7", "--require-hashes", "-d", directory,
-                "-r", requirements]
-        if subprocess.call(argv) != 0:
-            raise RuntimeError("pip download failed: %s" % " ".join(argv))
-    paths = []
-    for name, digest, _ in pinned:
-        path = os.path.join(directory, name)
-        if not os.path.exists(path):
-            raise RuntimeError("pip download did not produce %s" % name)
-        actual = sha256_file(path)
-        if actual != digest:
-            raise RuntimeError("%s has SHA-256 %s, not the pinned %s" % (path, actual, digest))
-        paths.append(path)
-    return paths
+    pins = [tuple(name.split("-")[:2]) + (name, digest) for name, digest, _ in pinned]
+    # --python-version 2.7: the Python 2 wheels (enum34's differs from its Python 3 one); every pinned wheel is
+    # pure Python, so one download serves all interpreters.
+    return download(pins, directory, ["--python-version", "2.7"])
 
 
 def _package_files(root, package="nativetls"):

@@ -35,6 +35,5 @@ def load_pkcs12(data, password, origin):
         ValueError: not PKCS#12, wrong password, no key. ConfigurationError: a legacy file without the legacy
         provider (see ``_pkcs12``).
     """
-    from ._pkcs12 import load_pkcs12 as load
-    leaf, others, pem = load(data, password, origin)
-    return leaf, others, pem
+    from ._pkcs12 import load_pkcs12 as load  # on first use: most programs never read PKCS#12
+    return load(data, password, origin)

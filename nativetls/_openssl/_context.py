@@ -319,8 +319,9 @@ def _add_cert(store, x509):
 def _use_chain(ctx, chain, level):
     """Install a SigningChain (leaf, key, intermediates) on an SSL_CTX, refusing what security *level* refuses."""
     leaf, key = chain.leaf
-    for number, cert in enumerate([leaf] + list(chain.chain)):
-        code = weak_certificate(cert.to_der(), level, number == 0)
+    certificates = [leaf] + list(chain.chain) if level >= 1 else []  # level 0 refuses nothing: parse nothing
+    for number, cert in enumerate(certificates):
+        code = weak_certificate(cert.asn1, level, number == 0)  # Certificate.asn1: parsed once, then kept
         if code:  # what 1.1.0-3.4 refuse at load; 1.0.2 cannot, 3.5 no longer does for SHA-1 signatures
             message = lib.X509_verify_cert_error_string(code).decode("ascii", "replace")
             raise ConfigurationError("the certificate %s was refused: %s (security level %d)"

@@ -16,7 +16,7 @@ from .._state import Closeable
 from . import _libssl as L
 
 __all__ = ["lib", "VERSION", "VERSION_TEXT", "LIBRARY_PATH", "drain_errors", "raise_ssl_error", "Owned",
-           "x509_from_der", "x509_to_der", "stack_items", "negotiated_group", "HAS_GROUP_NAME"]
+           "x509_from_der", "x509_to_der", "stack_items", "negotiated_group"]
 
 
 def drain_errors():
@@ -135,14 +135,15 @@ HAS_MIN_MAX = VERSION >= 0x10100000
 # SSL_OP_NO_RENEGOTIATION is honoured from 1.1.0h; before it, an info callback refuses renegotiation (_buffer.on_info).
 HAS_NO_RENEGOTIATION = VERSION >= 0x1010008f
 HAS_SECURITY_LEVEL = lib.SSL_CTX_set_security_level is not None
-# The negotiated key-exchange group can be asked by name from 3.2 (SSL_get0_group_name: also the hybrid ML-KEM
-# groups, which have no NID), and as a NID from 3.0 (SSL_get_negotiated_group). 1.0.2-1.1.1 cannot tell.
-HAS_GROUP_NAME = lib.SSL_get0_group_name is not None or VERSION >= 0x30000000
 
 
 def negotiated_group(ssl):
     """The key-exchange group an established ``SSL*`` negotiated (``"X25519MLKEM768"``), or None when the
-    library cannot tell (before 3.0) or none was used."""
+    library cannot tell (before 3.0) or none was used.
+
+    From 3.2 by name (``SSL_get0_group_name``: also the hybrid ML-KEM groups, which have no NID); 3.0 and 3.1 give
+    a NID (``SSL_get_negotiated_group``); 1.0.2-1.1.1 cannot tell.
+    """
     if lib.SSL_get0_group_name is not None:
         name = lib.SSL_get0_group_name(ssl)
         return name.decode("ascii", "replace") if name else None
@@ -152,6 +153,7 @@ def negotiated_group(ssl):
     name = lib.OBJ_nid2sn(nid) if nid > 0 else None  # TLSEXT_nid_unknown groups have the 0x1000000 bit: no name
     lib.ERR_clear_error()
     return name.decode("ascii", "replace") if name else None
+
 
 if VERSION >= 0x10100000:
     if lib.OPENSSL_init_ssl is not None:

@@ -6,6 +6,7 @@ import datetime
 
 from asn1crypto import x509 as _x509
 
+from .._abc import normalize_server_hostname
 from .._errors import CertificateVerificationError, verification_message
 from . import _libssl as L
 from ._lowlevel import VERSION, lib
@@ -104,8 +105,9 @@ def verification_error(code, host, chain_der, peer="server"):
 _WEAK_HASHES = frozenset(["md2", "md4", "md5", "sha1"])
 
 
-def weak_certificate(der, level, leaf):
-    """The ``X509_V_ERR_*`` code security *level* (2: 112-bit) gives certificate *der*, or 0 when it passes.
+def weak_certificate(cert, level, leaf):
+    """The ``X509_V_ERR_*`` code security *level* (2: 112-bit) gives *cert* (an ``asn1crypto.x509.Certificate``:
+    ``Certificate.asn1``, parsed once), or 0 when it passes.
 
     OpenSSL 1.1.0+ does this itself; 1.0.2 has no security levels, and 3.5 no longer refuses a SHA-1-signed
     certificate when a server loads it. A self-signed certificate's own signature is not judged (nor is it by
@@ -114,7 +116,6 @@ def weak_certificate(der, level, leaf):
     if level < 1:
         return 0
     try:
-        cert = _x509.Certificate.load(der)
         key = cert.public_key
         if level >= 2 and ((key.algorithm in ("rsa", "dsa") and key.bit_size < 2048) or
                            (key.algorithm == "ec" and key.bit_size < 224)):
@@ -126,9 +127,9 @@ def weak_certificate(der, level, leaf):
     return 0
 
 
-def _no_dns_name(der):
+def _no_dns_name(cert):
     try:
-        names = _x509.Certificate.load(der).subject_alt_name_value
+        names = cert.subject_alt_name_value
     except Exception:
         return False
     return not any(name.name == "dns_name" for name in (names or ()))
@@ -140,11 +141,10 @@ def _no_dns_name(der):
 STRICT_POLICY = (False, True)
 
 
-def _empty_san(der):
-    """Whether the certificate has a subjectAltName extension with no names in it (X509_STRICT refuses that from
-    1.1.1 on; trustme's CN-only certificates are made so)."""
+def _empty_san(cert):
+    """Whether the certificate (``asn1crypto`` Certificate) has a subjectAltName extension with no names in it
+    (X509_STRICT refuses that from 3.0 on; trustme's CN-only certificates are made so)."""
     try:
-        cert = _x509.Certificate.load(der)
         for ext in cert["tbs_certificate"]["extensions"] or ():
             if ext["extn_id"].native == "subject_alt_name":
                 return len(ext["extn_value"].parsed) == 0
@@ -167,21 +167,18 @@ def policy_error(store_ctx, level, host, policy=STRICT_POLICY):
     cert = lib.X509_STORE_CTX_get_current_cert(store_ctx)
     if not cert:
         return 0
-    der = x509_to_der(cert)
+    parsed = _x509.Certificate.load(x509_to_der(cert))  # lazy: what is malformed fails in the checks, as 0
     depth = lib.X509_STORE_CTX_get_error_depth(store_ctx)
     cn_fallback, strict = policy
     if _CHECKS_LEVEL_AND_SUBJECT:
-        code = weak_certificate(der, level, depth == 0)
+        code = weak_certificate(parsed, level, depth == 0)
         if code:
             return code
-    if strict and _empty_san(der):  # X509_STRICT's empty-SAN refusal is 3.0+
+    if strict and _empty_san(parsed):  # X509_STRICT's empty-SAN refusal is 3.0+
         return L.X509_V_ERR_EMPTY_SUBJECT_ALT_NAME
     # X509_CHECK_FLAG_NEVER_CHECK_SUBJECT is 1.1.0+: 1.0.2 falls back on the CN when there is no DNS name.
-    if (_CHECKS_LEVEL_AND_SUBJECT and depth == 0 and not cn_fallback and host and not _is_ip(host)
-            and _no_dns_name(der)):
+    if (_CHECKS_LEVEL_AND_SUBJECT and depth == 0 and not cn_fallback and host
+            and not normalize_server_hostname(host)[2] and _no_dns_name(parsed)):  # [2]: is_ip
         return L.X509_V_ERR_HOSTNAME_MISMATCH
     return 0
 
-
-def _is_ip(host):
-    return ":" in host or host.replace(".", "").isdigit()

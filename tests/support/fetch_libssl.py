@@ -29,11 +29,9 @@ Linux x86_64 only.
 from __future__ import print_function
 
 import collections
-import hashlib
 import os
 import platform
 import shutil
-import subprocess
 import sys
 import tempfile
 import zipfile
@@ -110,6 +108,12 @@ BUILDS = {
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+sys.path.insert(0, os.path.join(REPO_ROOT, "tools"))
+try:  # the pinned-wheel download and check that tools/build_pyz.py uses too
+    from pinned_wheels import download, sha256_file as sha256_of
+finally:
+    sys.path.pop(0)
+
 
 def default_target(version):
     return os.path.join(REPO_ROOT, ".cache", "libssl-" + version)
@@ -118,14 +122,6 @@ def default_target(version):
 def log(msg):
     sys.stderr.write("fetch_libssl: %s\n" % (msg,))
     sys.stderr.flush()
-
-
-def sha256_of(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 16), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def members(build):
@@ -138,25 +134,14 @@ def _present(build, target):
 
 
 def download_wheel(build, workdir):
-    req = os.path.join(workdir, "requirements.txt")
-    with open(req, "w") as f:
-        f.write("%s==%s --hash=sha256:%s\n" % (build.project, build.version, build.sha256))
-    dest = os.path.join(workdir, "dl")
-    cmd = [os.environ.get("FETCH_LIBSSL_PYTHON") or sys.executable, "-m", "pip", "download", "--no-deps",
-           "--only-binary", ":all:", "--platform", build.platform, "--python-version", build.python,
-           "--implementation", "cp", "--abi", build.abi, "--require-hashes", "--disable-pip-version-check",
-           "-r", req, "-d", dest]
-    log("running: %s" % " ".join(_shquote(c) for c in cmd))
-    rc = subprocess.call(cmd, stdout=sys.stderr)  # pip's chatter on stderr: stdout stays eval-able
-    path = os.path.join(dest, build.wheel)
-    if rc != 0 or not os.path.isfile(path):
-        raise SystemExit("fetch_libssl: pip download of %s==%s failed (exit %d; a pip too old for --platform "
-                         "finds nothing: set FETCH_LIBSSL_PYTHON to a newer interpreter's venv)"
-                         % (build.project, build.version, rc))
-    got = sha256_of(path)
-    if got != build.sha256:
-        raise SystemExit("fetch_libssl: sha256 mismatch for %s: got %s, want %s" % (build.wheel, got, build.sha256))
-    return path
+    options = ["--platform", build.platform, "--python-version", build.python, "--implementation", "cp",
+               "--abi", build.abi]
+    try:  # pip's chatter on stderr: stdout stays eval-able
+        return download([(build.project, build.version, build.wheel, build.sha256)], os.path.join(workdir, "dl"),
+                        options, python=os.environ.get("FETCH_LIBSSL_PYTHON"), stdout=sys.stderr)[0]
+    except RuntimeError as exc:
+        raise SystemExit("fetch_libssl: %s (if pip found nothing: a pip too old for --platform finds nothing, so "
+                         "set FETCH_LIBSSL_PYTHON to a newer interpreter's venv)" % exc)
 
 
 def extract(build, wheel, target):
