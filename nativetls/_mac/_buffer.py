@@ -54,13 +54,12 @@ import weakref
 from ctypes import byref, c_int32, c_size_t, c_void_p
 
 from .._abc import TLSBuffer, normalize_server_hostname
-from .._compat import raise_from
-from .._config import TLSConfiguration
+from .._contexts import SNIChoice
 from .._enums import TLSVersion, cipher_suite_or_int, next_protocol_or_bytes
 from .._errors import CertificateVerificationError, RaggedEOF, TLSError, WantReadError, WantWriteError
 from .._objects import TLSSession
 from .._state import READABLE, WRITABLE, QueuedTransport, State, StateKeeping
-from .._wire import INTERNAL_ERROR, NeedMoreData, client_hello_server_name, fatal_alert, handshake_types
+from .._wire import NeedMoreData, client_hello_server_name, fatal_alert, handshake_types
 from . import _security as S
 from ._lowlevel import CFRef, cf, cfarray, cfstring, sec, string_text, tls_error
 from ._types import OSStatusError, SSLCipherSuite
@@ -126,7 +125,7 @@ class MacSession(TLSSession):
         self.peer_id = peer_id
 
 
-class SecureTransportBuffer(QueuedTransport, StateKeeping, TLSBuffer):
+class SecureTransportBuffer(QueuedTransport, StateKeeping, SNIChoice, TLSBuffer):
     """The SecureTransport :class:`~nativetls.TLSBuffer` (see the abstract class for the contract)."""
 
     __slots__ = ("_context", "_native", "_ssl", "_id", "_host", "_sni", "_state", "_failure", "_incoming",
@@ -330,23 +329,7 @@ class SecureTransportBuffer(QueuedTransport, StateKeeping, TLSBuffer):
             self._chosen = True
             self._make_context(self._native, 0)
             return
-        native = self._native
-        callback = native.configuration.sni_callback
-        if callback is not None:
-            try:
-                try:
-                    decoded = name.encode("ascii").decode("idna") if name else None
-                except UnicodeError:
-                    decoded = name
-                result = callback(self, decoded, native.configuration)
-                if not isinstance(result, TLSConfiguration):
-                    raise TypeError("sni_callback must return a TLSConfiguration, not %s" % type(result).__name__)
-                native = self._context._natives_for(result)
-            except BaseException as exc:
-                self._outgoing += fatal_alert(INTERNAL_ERROR)
-                error = TLSError("the SNI callback failed: %s: %s" % (type(exc).__name__, exc))
-                self._state, self._failure = State.FAILED, error
-                raise_from(error, exc)
+        native = self._sni_native(name)
         self._chosen = True
         self._make_context(native, native.select(name))
 

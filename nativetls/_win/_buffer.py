@@ -53,8 +53,7 @@ import struct
 from ctypes import byref
 
 from .._abc import TLSBuffer, normalize_server_hostname
-from .._compat import raise_from
-from .._config import TLSConfiguration
+from .._contexts import SNIChoice
 from .._enums import TLSVersion, cipher_suite_or_int, next_protocol_or_bytes
 from .._errors import CertificateVerificationError, RaggedEOF, TLSError, WantReadError
 from .._objects import TLSSession
@@ -63,7 +62,7 @@ from . import _secur32 as S
 from ._lowlevel import CertContext, SecBuffers, SecurityContext, cert_der, describe, secur32, store_ders
 from ._types import NativeError, status_name
 from ._verify import verify_peer
-from .._wire import INTERNAL_ERROR, NeedMoreData, client_hello_server_name, fatal_alert
+from .._wire import NeedMoreData, client_hello_server_name
 
 __all__ = ["SChannelBuffer", "SChannelSession", "State"]
 
@@ -115,7 +114,7 @@ def alpn_buffer(protocols):
     return struct.pack("<I", len(entry)) + entry
 
 
-class SChannelBuffer(QueuedTransport, StateKeeping, TLSBuffer):
+class SChannelBuffer(QueuedTransport, StateKeeping, SNIChoice, TLSBuffer):
     """The SChannel :class:`~nativetls.TLSBuffer` (see the abstract class for the contract)."""
 
     __slots__ = ("_context", "_native", "_credentials", "_ctx", "_target", "_host", "_state", "_failure",
@@ -233,23 +232,7 @@ class SChannelBuffer(QueuedTransport, StateKeeping, TLSBuffer):
         except ValueError:  # not a ClientHello we can read: SChannel answers it, with the default configuration
             self._chosen = True
             return _AGAIN
-        native = self._native
-        callback = native.configuration.sni_callback
-        if callback is not None:
-            try:
-                try:
-                    decoded = name.encode("ascii").decode("idna") if name else None
-                except UnicodeError:
-                    decoded = name
-                result = callback(self, decoded, native.configuration)
-                if not isinstance(result, TLSConfiguration):
-                    raise TypeError("sni_callback must return a TLSConfiguration, not %s" % type(result).__name__)
-                native = self._context._natives_for(result)
-            except BaseException as exc:  # the handshake fails, with the callback's exception as its cause
-                self._outgoing += fatal_alert(INTERNAL_ERROR)
-                error = TLSError("the SNI callback failed: %s: %s" % (type(exc).__name__, exc))
-                self._state, self._failure = State.FAILED, error
-                raise_from(error, exc)
+        native = self._sni_native(name)
         self._use(native, native.select(name))
         self._chosen = True
         return _AGAIN
