@@ -38,50 +38,16 @@ from asn1crypto import pem as _pem
 from asn1crypto import pkcs12 as _pkcs12
 from asn1crypto import x509 as _x509
 
+from .._pfx import ID_MAC, mac_verifies, pkcs12_kdf  # the RFC 7292 pieces SecureTransport's from_pkcs12 uses too
+
 __all__ = ["build_pfx", "random_password", "pkcs12_kdf", "mac_verifies", "leaf_order"]
 
 _MAC_ITERATIONS = 2048
-_ID_MAC = 3  # RFC 7292 B.3: ID byte 3 derives the integrity (MAC) key
 
 
 def random_password():
     """A fresh random ASCII password for a PFX that protects an unencrypted key only in memory."""
     return binascii.hexlify(os.urandom(16)).decode("ascii")
-
-
-def _bmp(password):
-    """RFC 7292 B.1: the password as a BMPString (UTF-16BE) with a two-byte NUL terminator."""
-    return password.encode("utf-16-be") + b"\x00\x00"
-
-
-def _fill(data, v):
-    """*data* repeated to the next multiple of *v* bytes (empty stays empty)."""
-    if not data:
-        return b""
-    length = v * ((len(data) + v - 1) // v)
-    return (data * (length // len(data) + 1))[:length]
-
-
-def pkcs12_kdf(hash_name, password, salt, identifier, iterations, length):
-    """RFC 7292 appendix B.2 key derivation (the MAC key of a PFX). *password* is text."""
-    v = 64  # the block size of SHA-1 and SHA-256 (RFC 7292's v; its u, the digest size, is implicit below)
-    d = bytearray([identifier]) * v
-    i = bytearray(_fill(bytes(salt), v) + _fill(_bmp(password), v))
-    out = b""
-    while len(out) < length:
-        a = bytes(d + i)
-        for _ in range(iterations):
-            a = hashlib.new(hash_name, a).digest()
-        out += a
-        if len(out) >= length:
-            break
-        b = _fill(a, v)
-        b_int = int(binascii.hexlify(b), 16)
-        for start in range(0, len(i), v):  # I_j = (I_j + B + 1) mod 2^(8v)
-            block = int(binascii.hexlify(bytes(i[start:start + v])), 16)
-            block = (block + b_int + 1) % (1 << (8 * v))
-            i[start:start + v] = binascii.unhexlify("%0*x" % (2 * v, block))
-    return out[:length]
 
 
 def _key_bag(key_pem):
@@ -130,7 +96,7 @@ def build_pfx(certificate_ders, key_pem, password):
     safe = _pkcs12.AuthenticatedSafe([_data(_pkcs12.SafeContents(bags))])
     content = safe.dump()
     salt = os.urandom(16)
-    mac_key = pkcs12_kdf("sha256", password, salt, _ID_MAC, _MAC_ITERATIONS, 32)
+    mac_key = pkcs12_kdf("sha256", password, salt, ID_MAC, _MAC_ITERATIONS, 32)
     digest = hmac.new(mac_key, content, hashlib.sha256).digest()
     pfx = _pkcs12.Pfx({
         "version": "v3",
@@ -142,27 +108,6 @@ def build_pfx(certificate_ders, key_pem, password):
         },
     })
     return pfx.dump()
-
-
-def mac_verifies(pfx, password):
-    """Whether *password* (text or None) verifies the PFX's integrity MAC; None if there is no MAC or the blob
-    cannot be parsed (PFXImportCertStore then has the last word). Lets a wrong password be reported as such:
-    Wine's PFXImportCertStore fails without an error code."""
-    try:
-        parsed = _pkcs12.Pfx.load(pfx)
-        mac_data = parsed["mac_data"]
-        if not mac_data:
-            return None
-        hash_name = mac_data["mac"]["digest_algorithm"]["algorithm"].native
-        digest = mac_data["mac"]["digest"].native
-        salt = mac_data["mac_salt"].native
-        iterations = mac_data["iterations"].native
-        content = parsed["auth_safe"]["content"].contents
-        size = hashlib.new(hash_name).digest_size
-    except Exception:
-        return None
-    key = pkcs12_kdf(hash_name, password or "", salt, _ID_MAC, iterations, size)
-    return hmac.new(key, content, lambda data=b"": hashlib.new(hash_name, data)).digest() == digest
 
 
 def leaf_order(ders):
