@@ -76,6 +76,29 @@ def handshake(client, server, rounds=20):
     raise AssertionError("the handshake did not finish in %d rounds" % rounds)
 
 
+def handshake_bytewise(client, server, receive="process_incoming", rounds=100000):
+    """Drive both sides' handshakes moving at most one byte each way per round, so that every record arrives in
+    every possible split; *receive* names the receiving method (``receive_from_network`` is PEP 543's)."""
+    done = set()
+    for _ in range(rounds):
+        for side in (client, server):
+            if side not in done:
+                try:
+                    side.do_handshake()
+                    done.add(side)
+                except nativetls.WantReadError:
+                    pass
+        moved = False
+        for src, dst in ((client, server), (server, client)):
+            byte = src.process_outgoing(1)
+            if byte:
+                getattr(dst, receive)(byte)
+                moved = True
+        if len(done) == 2 and not moved:
+            break
+    assert len(done) == 2
+
+
 def drive_read(reader, writer, amt=65536):
     """Read from *reader*, pumping with *writer* until data (or b"") arrives."""
     for _ in range(50):
