@@ -434,6 +434,20 @@ def test_peer_close_is_answered_by_securetransport(mac, ossl, pki):
     assert drive_read(client, server) == b""
 
 
+def test_no_reads_after_our_own_shutdown(mac, ossl, pki):
+    """MACOS.md point 4 (docs/backend-macos.md): SecureTransport cannot read after its own SSLClose, so once
+    shutdown() was called read() returns b"", even while the peer still sends."""
+    client, server = _pair(_client(mac, pki), _server(ossl, pki, highest_supported_version=TLSVersion.TLSv1_2))
+    handshake(client, server)
+    client.shutdown()
+    pump(client, server)
+    assert drive_read(server, client) == b""
+    server.write(b"late")
+    pump(client, server)
+    assert client.read() == b""
+    client.shutdown()  # once is enough: a second call has nothing to do
+
+
 def test_a_resumed_handshake_is_verified_too(mac, ossl, pki):
     """MACOS.md point 6: no server-auth break on resumption, so nativetls verifies after the handshake: a session
     taken for localhost, resumed under another name, fails on the name."""
