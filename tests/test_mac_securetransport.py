@@ -434,6 +434,24 @@ def test_peer_close_is_answered_by_securetransport(mac, ossl, pki):
     assert drive_read(client, server) == b""
 
 
+def test_a_minimum_version_is_always_set(mac, pki):
+    """MACOS.md point 10 (backends.md: "a minimum is always set"): SecureTransport's own minimums are SSL 3
+    (client) and TLS 1.0 (server); every buffer sets the configured one, TLS 1.2 by default."""
+    import ctypes
+    from nativetls._mac import _security as S
+    from nativetls._mac._types import framework_path
+    get_min = ctypes.CDLL(str(framework_path("Security"))).SSLGetProtocolVersionMin
+    get_min.restype, get_min.argtypes = ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_int32)]
+    client_ctx, server_ctx = _client(mac, pki), _server(mac, pki)
+    for tls in (client_ctx.wrap_buffers("localhost"), server_ctx.wrap_buffers()):
+        value = ctypes.c_int32()
+        assert get_min(tls._ssl.value, ctypes.byref(value)) == 0
+        assert value.value == S.kTLSProtocol12
+        tls.close()
+    client_ctx.close()
+    server_ctx.close()
+
+
 def test_no_reads_after_our_own_shutdown(mac, ossl, pki):
     """MACOS.md point 4 (docs/backend-macos.md): SecureTransport cannot read after its own SSLClose, so once
     shutdown() was called read() returns b"", even while the peer still sends."""

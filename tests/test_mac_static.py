@@ -68,6 +68,7 @@ def test_cipher_suite_width_follows_the_architecture():
     dict(highest_supported_version=TLSVersion.TLSv1_3),
     dict(lowest_supported_version=TLSVersion.TLSv1_3),
     dict(lowest_supported_version=TLSVersion.SSLv3),
+    dict(lowest_supported_version=TLSVersion.SSLv2),  # backends.md: SSLv2 / SSLv3 never
 ])
 def test_versions_refused(fields):
     with pytest.raises(ConfigurationError):
