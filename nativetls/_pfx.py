@@ -1,9 +1,15 @@
 # -*- coding: utf-8 -*-
-"""What every backend may need of a PKCS#12 (PFX) file without its native library: the integrity MAC, checked in
-pure Python (RFC 7292 appendix B), so that a wrong password is reported as such where the native import cannot
-tell (Wine's PFXImportCertStore fails without an error code; SecureTransport's SecPKCS12Import gives the same
-status for a wrong password and an algorithm it cannot read). SChannel also uses the key derivation to MAC the
-PFX files it builds (``_win/_pkcs12.py``)."""
+"""PKCS#12 (PFX) in pure Python, backend-neutral (private): what ``SigningChain.from_pkcs12`` needs on the backends
+whose native import cannot tell its failures apart (SChannel's ``PFXImportCertStore``, SecureTransport's
+``SecPKCS12Import``).
+
+* :func:`check_pfx`: the file parses as PKCS#12 (else ValueError "not a PKCS#12 (PFX) file");
+* :func:`mac_verifies`: the integrity MAC under a password (RFC 7292 appendix B.2 key derivation + HMAC), so that a
+  wrong password is reported as one;
+* :func:`pkcs12_kdf`: that key derivation (``_win._pkcs12.build_pfx`` MACs the PFX it builds with it).
+
+No native library: importable and testable on every OS.
+"""
 from __future__ import absolute_import, division, print_function, unicode_literals
 
 import binascii
@@ -12,9 +18,18 @@ import hmac
 
 from asn1crypto import pkcs12 as _pkcs12
 
-__all__ = ["pkcs12_kdf", "mac_verifies"]
+__all__ = ["ID_MAC", "check_pfx", "pkcs12_kdf", "mac_verifies"]
 
-_ID_MAC = 3  # RFC 7292 B.3: ID byte 3 derives the integrity (MAC) key
+ID_MAC = 3  # RFC 7292 B.3: ID byte 3 derives the integrity (MAC) key
+
+
+def check_pfx(data, origin):
+    """Raise ValueError naming *origin* unless *data* parses as a PKCS#12 (PFX) file (its outer structure and
+    authenticated safe)."""
+    try:
+        _pkcs12.Pfx.load(data, strict=True)["auth_safe"]["content"].native
+    except Exception as exc:
+        raise ValueError("%s is not a PKCS#12 (PFX) file: %s" % (origin, exc))
 
 
 def _bmp(password):
@@ -54,8 +69,9 @@ def pkcs12_kdf(hash_name, password, salt, identifier, iterations, length):
 
 def mac_verifies(pfx, password):
     """Whether *password* (text or None) verifies the PFX's integrity MAC; None if there is no MAC or the blob
-    cannot be parsed (PFXImportCertStore then has the last word). Lets a wrong password be reported as such:
-    Wine's PFXImportCertStore fails without an error code."""
+    cannot be parsed (the native import then has the last word). Lets a wrong password be reported as such:
+    Wine's PFXImportCertStore fails without an error code, and SecPKCS12Import's statuses do not tell a wrong
+    password from an algorithm it cannot read."""
     try:
         parsed = _pkcs12.Pfx.load(pfx)
         mac_data = parsed["mac_data"]
@@ -69,5 +85,5 @@ def mac_verifies(pfx, password):
         size = hashlib.new(hash_name).digest_size
     except Exception:
         return None
-    key = pkcs12_kdf(hash_name, password or "", salt, _ID_MAC, iterations, size)
+    key = pkcs12_kdf(hash_name, password or "", salt, ID_MAC, iterations, size)
     return hmac.new(key, content, lambda data=b"": hashlib.new(hash_name, data)).digest() == digest

@@ -106,23 +106,6 @@ class QueuedTransport(object):
     def outgoing_bytes_buffered(self):
         return len(self._outgoing)
 
-    def _native_for_sni(self, name):
-        """Servers that read the SNI *name* from the ClientHello themselves, before the first native call: the
-        native configuration to use after ``sni_callback``. A failing callback queues a fatal internal_error alert,
-        fails the buffer, and raises TLSError caused by the callback's exception."""
-        native = self._native
-        if native.configuration.sni_callback is None:
-            return native
-        from ._abc import run_sni_callback
-        from ._wire import INTERNAL_ERROR, fatal_alert
-        try:
-            return self._context._natives_for(run_sni_callback(self, name, native.configuration))
-        except BaseException as exc:  # the handshake fails, with the callback's exception as its cause
-            self._outgoing += fatal_alert(INTERNAL_ERROR)
-            error = TLSError("the SNI callback failed: %s: %s" % (type(exc).__name__, exc))
-            self._state, self._failure = State.FAILED, error
-            raise_from(error, exc)
-
 
 class Closeable(object):
     """The close protocol of an object owning native resources: ``close()`` (idempotent, provided by the

@@ -10,12 +10,17 @@ comments); it tests our plumbing and our reading of Apple's semantics, not Apple
     load()           a ctypes handle on it, with the counters' prototypes set
     Counters         live CF objects, over-releases, keychain files left: ``snapshot()`` / ``check_clean()``
     enable()         build and set NATIVETLS_MAC_FRAMEWORKS (what the macdouble tox env does at start-up)
+    nothing_left()   around a test of the backend: no temporary keychain left and, through the double's counters
+                     (when the backend runs on it), no CF object leaked or over-released, no keychain file left,
+                     no password prompt, no import into the user's default keychain
 
-Nothing here imports nativetls.
+Nothing here imports nativetls at import time (``nothing_left`` does when used).
 """
 from __future__ import absolute_import, division, print_function
 
+import contextlib
 import ctypes
+import gc
 import hashlib
 import os
 import shutil
@@ -177,3 +182,50 @@ class Counters(object):
 def remove_cache():
     """Delete every cached build (tests never need this; for a developer changing compilers)."""
     shutil.rmtree(CACHE_DIR, ignore_errors=True)
+
+
+_COUNTS = ("double_live_objects", "double_overreleases", "double_keychain_files", "double_keychain_prompts",
+           "double_default_keychain_imports")
+
+
+def _counts():
+    """The double's counters by name, or None when the backend runs on the real frameworks (no double named)."""
+    path = os.environ.get(OVERRIDE_VARIABLE) or None
+    if not path or sys.platform == "darwin":
+        return None
+    lib = ctypes.CDLL(str(path))
+    values = []
+    for name in _COUNTS:
+        function = getattr(lib, name)
+        function.restype, function.argtypes = ctypes.c_long, []
+        values.append(function())
+    return dict(zip(_COUNTS, values))
+
+
+def _keychain_dirs():
+    """Keychain directories this process made that still exist (another xdist worker's are not ours)."""
+    from nativetls._mac._keychain import created_directories
+    return set(d for d in created_directories() if os.path.exists(d))
+
+
+@contextlib.contextmanager
+def nothing_left():
+    """Around a test (a fixture's ``yield``): once its objects are gone, no temporary keychain (directory) is left
+    and, through the double's counters, no CF object leaked or was over-released, no keychain file is left, no
+    keychain would have prompted the user and nothing was imported into the user's default keychain."""
+    gc.collect()
+    before, counters = _keychain_dirs(), _counts()
+    yield
+    gc.collect()
+    left = _keychain_dirs() - before
+    assert not left, "temporary keychains left behind: %s" % sorted(left)
+    after = _counts()
+    if counters is not None:
+        assert after["double_overreleases"] == counters["double_overreleases"], "a CF object was over-released"
+        # <=: objects a failed earlier test's traceback kept alive may be freed during this one
+        assert after["double_live_objects"] <= counters["double_live_objects"], "CF objects leaked: %d" % (
+            after["double_live_objects"] - counters["double_live_objects"])
+        assert after["double_keychain_files"] <= counters["double_keychain_files"], "keychain files left"
+        assert after["double_keychain_prompts"] == 0, "a keychain would have prompted the user"
+        assert after["double_default_keychain_imports"] == counters["double_default_keychain_imports"], \
+            "SecPKCS12Import used the user's default keychain"

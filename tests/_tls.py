@@ -76,9 +76,9 @@ def handshake(client, server, rounds=20):
     raise AssertionError("the handshake did not finish in %d rounds" % rounds)
 
 
-def handshake_byte_at_a_time(client, server, feed="process_incoming", rounds=100000):
-    """Drive both handshakes with one byte on the wire per round trip (every split of every record); *feed* names
-    the buffer method that takes the bytes (``receive_from_network`` for PEP 543's spelling)."""
+def handshake_bytewise(client, server, receive="process_incoming", rounds=100000):
+    """Drive both sides' handshakes moving at most one byte each way per round, so that every record arrives in
+    every possible split; *receive* names the receiving method (``receive_from_network`` is PEP 543's)."""
     done = set()
     for _ in range(rounds):
         for side in (client, server):
@@ -92,7 +92,7 @@ def handshake_byte_at_a_time(client, server, feed="process_incoming", rounds=100
         for src, dst in ((client, server), (server, client)):
             byte = src.process_outgoing(1)
             if byte:
-                getattr(dst, feed)(byte)
+                getattr(dst, receive)(byte)
                 moved = True
         if len(done) == 2 and not moved:
             break

@@ -8,7 +8,7 @@ import pytest
 
 import nativetls
 from nativetls import NextProtocol, TLSVersion
-from _tls import client_context, drive_read, handshake, handshake_byte_at_a_time, pump, server_context
+from _tls import client_context, drive_read, handshake, handshake_bytewise, pump, server_context
 
 
 @pytest.fixture
@@ -75,7 +75,7 @@ def test_outgoing_bytes_can_be_taken_in_pieces(pki):
 def test_byte_at_a_time_wire(pki):
     client = client_context(pki).wrap_buffers("localhost")
     server = server_context(pki).wrap_buffers()
-    handshake_byte_at_a_time(client, server, feed="receive_from_network")  # PEP 543 spelling
+    handshake_bytewise(client, server, receive="receive_from_network")  # PEP 543 spelling
     client.write(b"ping")
     pump(client, server)
     assert server.read() == b"ping"

@@ -11,7 +11,6 @@ keychain, no password prompt.
 """
 from __future__ import absolute_import, division, print_function, unicode_literals
 
-import gc
 import os
 import subprocess
 import sys
@@ -21,6 +20,7 @@ import pytest
 import nativetls
 from nativetls import ConfigurationError, SigningChain
 
+import _mac_double
 import test_pkcs12
 from test_pkcs12 import (  # noqa: F401 - collected here again, with SecureTransport as the default backend
     test_client_identity_from_pkcs12, test_corrupt_file, test_no_private_key, test_not_pkcs12,
@@ -33,28 +33,6 @@ def _double_path():
     return os.environ.get("NATIVETLS_MAC_FRAMEWORKS") or None
 
 
-def _counters():
-    """The double's counters, or None on real macOS."""
-    path = _double_path()
-    if not path or sys.platform == "darwin":
-        return None
-    import ctypes
-    lib = ctypes.CDLL(str(path))
-    names = ("double_live_objects", "double_overreleases", "double_keychain_files", "double_keychain_prompts",
-             "double_default_keychain_imports")
-    values = []
-    for name in names:
-        function = getattr(lib, name)
-        function.restype, function.argtypes = ctypes.c_long, []
-        values.append(function())
-    return dict(zip(names, values))
-
-
-def _keychain_dirs():
-    from nativetls._mac._keychain import created_directories
-    return set(d for d in created_directories() if os.path.exists(d))
-
-
 @pytest.fixture(autouse=True)
 def securetransport_default(monkeypatch):
     """SecureTransport is the default backend for the test (what SigningChain.from_pkcs12 and the contexts of
@@ -65,20 +43,8 @@ def securetransport_default(monkeypatch):
     from nativetls import _backend
     nativetls.backend("securetransport")
     monkeypatch.setattr(_backend, "_default", ["securetransport"])
-    gc.collect()
-    before, counters = _keychain_dirs(), _counters()
-    yield
-    gc.collect()
-    assert not (_keychain_dirs() - before), "temporary keychains left behind"
-    after = _counters()
-    if counters is not None:
-        assert after["double_overreleases"] == counters["double_overreleases"], "a CF object was over-released"
-        assert after["double_live_objects"] <= counters["double_live_objects"], "CF objects leaked: %d" % (
-            after["double_live_objects"] - counters["double_live_objects"])
-        assert after["double_keychain_files"] <= counters["double_keychain_files"], "keychain files left"
-        assert after["double_keychain_prompts"] == 0, "a keychain would have prompted the user"
-        assert after["double_default_keychain_imports"] == counters["double_default_keychain_imports"], \
-            "SecPKCS12Import used the user's default keychain"
+    with _mac_double.nothing_left():
+        yield
 
 
 def test_the_default_backend_is_securetransport():

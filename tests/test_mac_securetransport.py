@@ -20,9 +20,11 @@ from nativetls import (
     CertificateVerificationError, ConfigurationError, NextProtocol, RaggedEOF, TLSConfiguration, TLSError,
     TLSVersion,
 )
-from _tls import chain_of, drive_read, handshake, handshake_byte_at_a_time, pump, trust_of
+from _tls import chain_of, drive_read, handshake, handshake_bytewise, pump, trust_of
 from _peers import require_tool
+import _mac_double
 import _peers
+from test_server import NativeServer, reply_once
 
 
 def _double_path():
@@ -50,50 +52,14 @@ def ossl():
     return nativetls.backend("openssl")
 
 
-def _keychain_dirs():
-    """Keychain directories this process made that still exist (another xdist worker's are not ours)."""
-    from nativetls._mac._keychain import created_directories
-    return set(d for d in created_directories() if os.path.exists(d))
-
-
-def _double_counters():
-    """The double's counters (live CF objects, over-releases, keychain files, prompts), or None on real macOS."""
-    path = _double_path()
-    if not path or sys.platform == "darwin":
-        return None
-    import ctypes
-    lib = ctypes.CDLL(str(path))
-    names = ("double_live_objects", "double_overreleases", "double_keychain_files", "double_keychain_prompts")
-    values = []
-    for name in names:
-        function = getattr(lib, name)
-        function.restype, function.argtypes = ctypes.c_long, []
-        values.append(function())
-    return dict(zip(names, values))
-
-
 @pytest.fixture(autouse=True)
 def nothing_left(request):
-    """Every test leaves no temporary keychain (file and directory) behind once its objects are gone, and - through
-    the double's counters - leaks no CF object, over-releases none, and never asks the user for a password."""
-    import gc
+    """Every test of the backend leaves nothing behind (``_mac_double.nothing_left``: keychains, CF objects)."""
     if "mac" not in request.fixturenames:
         yield
         return
-    gc.collect()
-    before, counters = _keychain_dirs(), _double_counters()
-    yield
-    gc.collect()
-    left = _keychain_dirs() - before
-    assert not left, "temporary keychains left behind: %s" % sorted(left)
-    after = _double_counters()
-    if counters is not None:
-        assert after["double_overreleases"] == counters["double_overreleases"], "a CF object was over-released"
-        # <=: objects a failed earlier test's traceback kept alive may be freed during this one
-        assert after["double_live_objects"] <= counters["double_live_objects"], "CF objects leaked: %d" % (
-            after["double_live_objects"] - counters["double_live_objects"])
-        assert after["double_keychain_files"] <= counters["double_keychain_files"], "keychain files left"
-        assert after["double_keychain_prompts"] == 0, "a keychain would have prompted the user"
+    with _mac_double.nothing_left():
+        yield
 
 
 def _client(backend, pki, **fields):
@@ -295,32 +261,28 @@ def test_tls13_is_a_configuration_error(mac, pki):
         _client(mac, pki, lowest_supported_version=TLSVersion.TLSv1_3)
 
 
+def _answer_from(mac, pki, peer):
+    """A SecureTransport client over a loopback socket to *peer*: sends b"hello\\n", returns the answer."""
+    client_ctx = _client(mac, pki)
+    tls = client_ctx.wrap_socket(socket.create_connection(("127.0.0.1", peer.port)), "localhost")
+    try:
+        tls.sendall(b"hello\n")
+        return tls.recv(100)
+    finally:
+        tls.close()
+        client_ctx.close()
+
+
 def test_against_openssl_s_server(mac, pki):
     require_tool("openssl")
     with _peers.openssl_s_server(pki.server, tls="1.2") as peer:
-        client_ctx = _client(mac, pki)
-        sock = socket.create_connection(("127.0.0.1", peer.port))
-        tls = client_ctx.wrap_socket(sock, "localhost")
-        try:
-            tls.sendall(b"hello\n")
-            assert tls.recv(100) == b"olleh\n"
-        finally:
-            tls.close()
-        client_ctx.close()
+        assert _answer_from(mac, pki, peer) == b"olleh\n"
 
 
 def test_against_gnutls_serv(mac, pki):
     require_tool("gnutls-serv")
     with _peers.gnutls_serv(pki.server, tls="1.2") as peer:
-        client_ctx = _client(mac, pki)
-        sock = socket.create_connection(("127.0.0.1", peer.port))
-        tls = client_ctx.wrap_socket(sock, "localhost")
-        try:
-            tls.sendall(b"hello\n")
-            assert tls.recv(100) == b"hello\n"
-        finally:
-            tls.close()
-        client_ctx.close()
+        assert _answer_from(mac, pki, peer) == b"hello\n"
 
 
 @pytest.mark.parametrize("mac_side", ["client", "server"])
@@ -330,7 +292,7 @@ def test_byte_at_a_time_wire(mac, ossl, pki, mac_side):
     client_backend, server_backend = (mac, ossl) if mac_side == "client" else (ossl, mac)
     client = _client(client_backend, pki, highest_supported_version=TLSVersion.TLSv1_2).wrap_buffers("localhost")
     server = _server(server_backend, pki, highest_supported_version=TLSVersion.TLSv1_2).wrap_buffers()
-    handshake_byte_at_a_time(client, server)
+    handshake_bytewise(client, server)
     client.write(b"ping" * 1000)
     received = b""
     while len(received) < 4000:
@@ -378,35 +340,16 @@ def test_stdlib_ssl_peer(mac, pki):
 def test_server_against_openssl_s_client(mac, pki):
     """A SecureTransport server over a loopback socket, openssl s_client verifying it against the test CA."""
     require_tool("openssl")
-    import threading
     server_ctx = _server(mac, pki)
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(1)
-    port = listener.getsockname()[1]
-    errors = []
-
-    def serve():
-        try:
-            sock, _address = listener.accept()
-            tls = server_ctx.wrap_socket(sock)
-            try:
-                tls.sendall(_peers.recv_until(tls, b"\n").upper())
-            finally:
-                tls.close()
-        except Exception as exc:  # reported by the main thread
-            errors.append(exc)
-    thread = threading.Thread(target=serve)
-    thread.start()
     try:
-        result = _peers.openssl_s_client(port, ["-CAfile", pki.ca.cert_path, "-verify_return_error",
-                                                "-servername", "localhost", "-quiet", "-ign_eof"],
-                                         input=b"hello mac\n")
+        with NativeServer(server_ctx, handler=reply_once) as srv:
+            result = _peers.openssl_s_client(srv.port, ["-CAfile", pki.ca.cert_path, "-verify_return_error",
+                                                        "-servername", "localhost", "-quiet", "-ign_eof"],
+                                             input=b"hello mac\n")
+            record = srv.wait(1)[0]
     finally:
-        thread.join(20)
-        listener.close()
         server_ctx.close()
-    assert not errors, errors
+    assert record.error is None, record
     assert b"HELLO MAC" in result.stdout, (result.stdout, result.stderr)
 
 
@@ -489,6 +432,38 @@ def test_peer_close_is_answered_by_securetransport(mac, ossl, pki):
     assert "close_notify" in str(info.value)
     client.process_incoming(answer)
     assert drive_read(client, server) == b""
+
+
+def test_a_minimum_version_is_always_set(mac, pki):
+    """MACOS.md point 10 (backends.md: "a minimum is always set"): SecureTransport's own minimums are SSL 3
+    (client) and TLS 1.0 (server); every buffer sets the configured one, TLS 1.2 by default."""
+    import ctypes
+    from nativetls._mac import _security as S
+    from nativetls._mac._types import framework_path
+    get_min = ctypes.CDLL(str(framework_path("Security"))).SSLGetProtocolVersionMin
+    get_min.restype, get_min.argtypes = ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_int32)]
+    client_ctx, server_ctx = _client(mac, pki), _server(mac, pki)
+    for tls in (client_ctx.wrap_buffers("localhost"), server_ctx.wrap_buffers()):
+        value = ctypes.c_int32()
+        assert get_min(tls._ssl.value, ctypes.byref(value)) == 0
+        assert value.value == S.kTLSProtocol12
+        tls.close()
+    client_ctx.close()
+    server_ctx.close()
+
+
+def test_no_reads_after_our_own_shutdown(mac, ossl, pki):
+    """MACOS.md point 4 (docs/backend-macos.md): SecureTransport cannot read after its own SSLClose, so once
+    shutdown() was called read() returns b"", even while the peer still sends."""
+    client, server = _pair(_client(mac, pki), _server(ossl, pki, highest_supported_version=TLSVersion.TLSv1_2))
+    handshake(client, server)
+    client.shutdown()
+    pump(client, server)
+    assert drive_read(server, client) == b""
+    server.write(b"late")
+    pump(client, server)
+    assert client.read() == b""
+    client.shutdown()  # once is enough: a second call has nothing to do
 
 
 def test_a_resumed_handshake_is_verified_too(mac, ossl, pki):

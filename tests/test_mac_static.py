@@ -68,6 +68,7 @@ def test_cipher_suite_width_follows_the_architecture():
     dict(highest_supported_version=TLSVersion.TLSv1_3),
     dict(lowest_supported_version=TLSVersion.TLSv1_3),
     dict(lowest_supported_version=TLSVersion.SSLv3),
+    dict(lowest_supported_version=TLSVersion.SSLv2),  # backends.md: SSLv2 / SSLv3 never
 ])
 def test_versions_refused(fields):
     with pytest.raises(ConfigurationError):
@@ -106,9 +107,10 @@ def test_server_alpn_and_crls_refused_before_any_native_call(pki, cert_factory):
 
 
 def test_sni_chain_selection_names():
-    assert _context.name_matches(frozenset(["*.example.com"]), "www.example.com")
-    assert not _context.name_matches(frozenset(["*.example.com"]), "example.com")
-    assert _context.name_matches(frozenset(["a.test"]), "A.test.")
+    from nativetls._contexts import name_matches  # shared with SChannel (and OpenSSL's servername callback)
+    assert name_matches(frozenset(["*.example.com"]), "www.example.com")
+    assert not name_matches(frozenset(["*.example.com"]), "example.com")
+    assert name_matches(frozenset(["a.test"]), "A.test.")
 
 
 def _unbound(method):

@@ -54,10 +54,11 @@ import weakref
 from ctypes import byref, c_int32, c_size_t, c_void_p
 
 from .._abc import TLSBuffer, normalize_server_hostname
+from .._contexts import SNIChoice
 from .._enums import TLSVersion, cipher_suite_or_int, next_protocol_or_bytes
 from .._errors import CertificateVerificationError, RaggedEOF, TLSError, WantReadError, WantWriteError
 from .._objects import TLSSession
-from .._state import READABLE, WRITABLE, QueuedTransport, State, StateKeeping
+from .._state import WRITABLE, QueuedTransport, State, StateKeeping
 from .._wire import NeedMoreData, client_hello_server_name, fatal_alert, handshake_types
 from . import _security as S
 from ._lowlevel import CFRef, cf, cfarray, cfstring, sec, string_text, tls_error
@@ -124,12 +125,12 @@ class MacSession(TLSSession):
         self.peer_id = peer_id
 
 
-class SecureTransportBuffer(QueuedTransport, StateKeeping, TLSBuffer):
+class SecureTransportBuffer(QueuedTransport, StateKeeping, SNIChoice, TLSBuffer):
     """The SecureTransport :class:`~nativetls.TLSBuffer` (see the abstract class for the contract)."""
 
     __slots__ = ("_context", "_native", "_ssl", "_id", "_host", "_sni", "_state", "_failure", "_incoming",
                  "_outgoing", "_eof", "_server", "_chosen", "_callback_error", "_broke", "_peer_id",
-                 "_first_flight", "_reused", "_local_closed", "_negotiated", "__weakref__")
+                 "_first_flight", "_reused", "_negotiated", "__weakref__")
 
     def __init__(self, context, native, server_hostname=None, session=None, server=False):
         self._context = context
@@ -144,7 +145,6 @@ class SecureTransportBuffer(QueuedTransport, StateKeeping, TLSBuffer):
         self._callback_error = None
         self._broke = False
         self._reused = False
-        self._local_closed = False
         self._negotiated = (None, None, None)  # cipher, ALPN, version: read once the handshake is done
         self._first_flight = bytearray()
         with _IDS_LOCK:
@@ -332,7 +332,7 @@ class SecureTransportBuffer(QueuedTransport, StateKeeping, TLSBuffer):
             self._chosen = True
             self._make_context(self._native, 0)
             return
-        native = self._native_for_sni(name)
+        native = self._sni_native(name)
         self._chosen = True
         self._make_context(native, native.select(name))
 
@@ -342,7 +342,7 @@ class SecureTransportBuffer(QueuedTransport, StateKeeping, TLSBuffer):
             self.do_handshake()
         size = (len(buffer) if amt is None or amt < 0 else min(amt, len(buffer))) if buffer is not None else (
             _DEFAULT_READ if amt is None or amt < 0 else amt)
-        if self._state not in READABLE or self._local_closed:
+        if self._state is not State.OPEN:  # SSLRead cannot read after our own SSLClose (point 4)
             if self._state in (State.REMOTE_CLOSED, State.BOTH_CLOSED, State.LOCAL_CLOSED):
                 return b"" if buffer is None else 0
             self._check_usable()
@@ -384,14 +384,13 @@ class SecureTransportBuffer(QueuedTransport, StateKeeping, TLSBuffer):
         point 4), so both directions are closed: shutdown() has nothing left to do, and write() cannot send."""
         self._move("received_close")
         self._move("sent_close")
-        self._local_closed = True
 
     def write(self, buf):
         if self._state is State.HANDSHAKING:
             self.do_handshake()
-        if self._state not in WRITABLE or self._local_closed:
+        if self._state not in WRITABLE:
             self._check_usable()
-            if self._state is State.BOTH_CLOSED and self._local_closed:
+            if self._state is State.BOTH_CLOSED:
                 raise TLSError("cannot write: the peer closed the connection, and SecureTransport answered its "
                                "close_notify with its own")
             raise TLSError("cannot write after shutdown()")
@@ -407,7 +406,7 @@ class SecureTransportBuffer(QueuedTransport, StateKeeping, TLSBuffer):
         self._fail(tls_error("TLS write failed (SSLWrite)", status))
 
     def shutdown(self):
-        if self._state in (State.LOCAL_CLOSED, State.BOTH_CLOSED) or self._local_closed:
+        if self._state in (State.LOCAL_CLOSED, State.BOTH_CLOSED):
             return
         if self._state is State.HANDSHAKING:
             raise TLSError("cannot shut down before the handshake has completed")
@@ -415,7 +414,6 @@ class SecureTransportBuffer(QueuedTransport, StateKeeping, TLSBuffer):
         status = self._native_call(sec().SSLClose, self._ssl.value)
         if status not in (0, S.errSecIO, S.errSSLClosedGraceful):  # SSLClose ignores errSecIO itself (point 8)
             self._fail(tls_error("TLS shutdown failed (SSLClose)", status))
-        self._local_closed = True
         self._move("sent_close")
 
     # --- the network side: process_incoming/process_outgoing/... come from _state.QueuedTransport ---------

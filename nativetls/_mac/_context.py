@@ -20,12 +20,11 @@ from __future__ import absolute_import, division, print_function, unicode_litera
 
 import ctypes
 import platform
-import threading
 import warnings
 from ctypes import byref, c_size_t
 
-from .._abc import ClientContext, ServerContext
 from .._config import DEFAULT_LOWEST_VERSION, is_default_cipher_list
+from .._contexts import NamedChains, NativeClientContext, SNIServerContext, chain_names
 from .._enums import TLSVersion
 from .._errors import ConfigurationError, SecurityWarning
 from . import _security as S
@@ -110,27 +109,7 @@ def _cipher_array(configuration):
     return (SSLCipherSuite * len(suites))(*suites)
 
 
-def certificate_names(certificate):
-    """The DNS names (lower-case A-labels) in a certificate's subjectAltName, for SNI chain selection."""
-    from asn1crypto import x509 as _x509
-    try:
-        san = _x509.Certificate.load(certificate.to_der()).subject_alt_name_value
-    except Exception:
-        return frozenset()
-    return frozenset(name.chosen.contents.decode("ascii", "replace").lower() for name in san or ()
-                     if name.name == "dns_name")
-
-
-def name_matches(patterns, server_name):
-    """Whether *server_name* (A-label) matches any of *patterns* (with left-most-label wildcards)."""
-    server_name = server_name.lower().rstrip(".")
-    if server_name in patterns:
-        return True
-    _head, _, rest = server_name.partition(".")
-    return bool(rest) and ("*." + rest) in patterns
-
-
-class _Native(object):
+class _Native(NamedChains):
     """What every connection of a context (or of one configuration an SNI callback returned) shares."""
 
     def __init__(self, configuration, server):
@@ -169,15 +148,7 @@ class _Native(object):
             except BaseException:
                 self.close()
                 raise
-            self.names = [certificate_names(chain.leaf[0]) for chain in chains] if server else []
-
-    def select(self, server_name):
-        """The index of the signing chain for *server_name* (A-label or None): the first naming it, else 0."""
-        if server_name:
-            for index, names in enumerate(self.names):
-                if name_matches(names, server_name):
-                    return index
-        return 0
+            self.names = [chain_names(chain) for chain in chains] if server else []
 
     def close(self):
         """Free the anchors, identities and the temporary keychain (file included)."""
@@ -192,29 +163,24 @@ class _Native(object):
             self.keychain = None
 
 
-class SecureTransportClientContext(ClientContext):
+class SecureTransportClientContext(NativeClientContext):
     """The SecureTransport :class:`~nativetls.ClientContext` (see the abstract class for the contract)."""
 
-    def __init__(self, configuration):
-        super(SecureTransportClientContext, self).__init__(configuration)
-        self._native = _Native(configuration, server=False)
+    _Native = _Native
 
-    def wrap_buffers(self, server_hostname, session=None):
+    @staticmethod
+    def _buffer_class():
         from ._buffer import SecureTransportBuffer
-        return SecureTransportBuffer(self, self._native, server_hostname=server_hostname, session=session)
+        return SecureTransportBuffer
 
-    def close(self):
-        """Free the context's native objects and delete its temporary keychain now."""
-        self._native.close()
-
-    def __del__(self):
+    def __del__(self):  # the temporary keychain file goes with the context
         try:
-            self._native.close()
+            self.close()
         except Exception:
             pass
 
 
-class SecureTransportServerContext(ServerContext):
+class SecureTransportServerContext(SNIServerContext):
     """The SecureTransport :class:`~nativetls.ServerContext` (see the abstract class for the contract).
 
     The SNI callback and the choice among several signing chains happen before the first ``SSLHandshake``, on the
@@ -222,50 +188,14 @@ class SecureTransportServerContext(ServerContext):
     docstring).
     """
 
-    def __init__(self, configuration):
-        super(SecureTransportServerContext, self).__init__(configuration)
-        if not configuration.signing_chains:
-            raise ConfigurationError("a ServerContext needs a certificate_chain")
-        self._lock = threading.Lock()
-        self._native = _Native(configuration, server=True)
-        self._by_configuration = {}
+    _Native = _Native
 
-    def wrap_buffers(self):
+    @staticmethod
+    def _buffer_class():
         from ._buffer import SecureTransportBuffer
-        return SecureTransportBuffer(self, self._native, server=True)
+        return SecureTransportBuffer
 
-    def _natives_for(self, configuration):
-        """The _Native for a configuration the SNI callback returned (made once per configuration, then cached).
-
-        Raises:
-            ConfigurationError: it has no certificate_chain, or asks for what SecureTransport cannot do.
-        """
-        if configuration is self.configuration:
-            return self._native
-        with self._lock:
-            try:
-                native = self._by_configuration.get(configuration)
-            except TypeError:
-                native = None
-            if native is None:
-                if not configuration.signing_chains:
-                    raise ConfigurationError("the configuration returned by sni_callback has no certificate_chain")
-                native = _Native(configuration, server=True)
-                try:
-                    self._by_configuration[configuration] = native
-                except TypeError:
-                    pass
-            return native
-
-    def close(self):
-        """Free the context's native objects and delete its temporary keychains now."""
-        with self._lock:
-            self._native.close()
-            for native in self._by_configuration.values():
-                native.close()
-            self._by_configuration.clear()
-
-    def __del__(self):
+    def __del__(self):  # the temporary keychain files go with the context
         try:
             self.close()
         except Exception:

@@ -12,14 +12,14 @@ supplied, or data in the container is damaged" (SecImportExport.h), the older de
 ``errSecPkcs12VerifyFailure`` for any MAC it cannot verify - including a SHA-256 MAC it does not implement, with the
 right password - and ``errSecDecode`` covers both a malformed file and an algorithm it does not know. So the file is
 first parsed here (asn1crypto: "not PKCS#12") and its integrity MAC checked with the password (RFC 7292 appendix B,
-the pure-Python helper shared with the SChannel backend): a MAC that does not verify is a wrong password, and a
+``nativetls._pfx``, shared with the SChannel backend): a MAC that does not verify is a wrong password, and a
 file whose MAC verifies but which Apple still refuses is intact and uses what this macOS cannot decrypt
 (ConfigurationError, with how to re-export it).
 """
 from __future__ import absolute_import, division, print_function, unicode_literals
 
 from .._errors import ConfigurationError
-from .._pfx import mac_verifies  # pure Python (RFC 7292 B.2 + HMAC)
+from .._pfx import check_pfx, mac_verifies
 from . import _security as S
 from ._keychain import TemporaryKeychain
 from ._lowlevel import describe
@@ -68,11 +68,7 @@ def read_pkcs12(data, password, origin):
         ConfigurationError: an intact file this system's SecPKCS12Import cannot decrypt, a password that is not
             UTF-8, or no temporary keychain.
     """
-    from asn1crypto import pkcs12 as _asn1_pkcs12
-    try:
-        _asn1_pkcs12.Pfx.load(data, strict=True)["auth_safe"]["content"].native
-    except Exception as exc:
-        raise ValueError("%s is not a PKCS#12 (PFX) file: %s" % (origin, exc))
+    check_pfx(data, origin)
     text = _text_password(password)
     mac = mac_verifies(data, text)
     if mac is False and text is None:

@@ -16,6 +16,7 @@ import weakref
 
 from .._abc import ClientContext, ServerContext
 from .._config import DEFAULT_LOWEST_VERSION, is_default_cipher_list, versions_for_ciphers
+from .._contexts import chain_names, name_matches
 from .._enums import TLSVersion
 from .._errors import ConfigurationError, SecurityWarning, TLSError
 from . import _libssl as L
@@ -370,29 +371,6 @@ def alpn_wire(protocols):
         out.append(len(value))
         out += value
     return bytes(out)
-
-
-def chain_names(chain):
-    """The DNS names (lower-case, A-labels) a chain's leaf is valid for, for SNI selection."""
-    try:
-        san = chain.leaf[0].asn1.subject_alt_name_value
-    except Exception:
-        return frozenset()
-    if san is None:
-        return frozenset()
-    # The raw IA5String bytes, not ``.native``: asn1crypto IDNA-decodes DNS names to U-labels, and SNI names are
-    # compared as A-labels.
-    return frozenset(name.chosen.contents.decode("ascii", "replace").lower() for name in san
-                     if name.name == "dns_name")
-
-
-def name_matches(patterns, server_name):
-    """Whether *server_name* (A-label) matches any of *patterns* (with left-most-label wildcards)."""
-    server_name = server_name.lower().rstrip(".")
-    if server_name in patterns:
-        return True
-    head, _, rest = server_name.partition(".")
-    return bool(rest) and ("*." + rest) in patterns
 
 
 def new_native_context(configuration, server, chain=None):

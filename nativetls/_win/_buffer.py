@@ -53,6 +53,7 @@ import struct
 from ctypes import byref
 
 from .._abc import TLSBuffer, normalize_server_hostname
+from .._contexts import SNIChoice
 from .._enums import TLSVersion, cipher_suite_or_int, next_protocol_or_bytes
 from .._errors import CertificateVerificationError, RaggedEOF, TLSError, WantReadError
 from .._objects import TLSSession
@@ -113,7 +114,7 @@ def alpn_buffer(protocols):
     return struct.pack("<I", len(entry)) + entry
 
 
-class SChannelBuffer(QueuedTransport, StateKeeping, TLSBuffer):
+class SChannelBuffer(QueuedTransport, StateKeeping, SNIChoice, TLSBuffer):
     """The SChannel :class:`~nativetls.TLSBuffer` (see the abstract class for the contract)."""
 
     __slots__ = ("_context", "_native", "_credentials", "_ctx", "_target", "_host", "_state", "_failure",
@@ -231,7 +232,7 @@ class SChannelBuffer(QueuedTransport, StateKeeping, TLSBuffer):
         except ValueError:  # not a ClientHello we can read: SChannel answers it, with the default configuration
             self._chosen = True
             return _AGAIN
-        native = self._native_for_sni(name)
+        native = self._sni_native(name)
         self._use(native, native.select(name))
         self._chosen = True
         return _AGAIN

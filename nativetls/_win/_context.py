@@ -16,12 +16,11 @@ from __future__ import absolute_import, division, print_function, unicode_litera
 
 import ctypes
 import sys
-import threading
 import warnings
 from ctypes import byref
 
-from .._abc import ClientContext, ServerContext
 from .._config import DEFAULT_LOWEST_VERSION, is_default_cipher_list, versions_for_ciphers
+from .._contexts import NamedChains, NativeClientContext, SNIServerContext, chain_names
 from .._enums import TLSVersion
 from .._errors import ConfigurationError, SecurityWarning, TLSError
 from . import _secur32 as S
@@ -233,27 +232,6 @@ def _alpn_list(configuration):
     return tuple(result)
 
 
-def _certificate_names(local):
-    """The DNS names (lower-case A-labels) in a LocalCredential's leaf subjectAltName, for SNI chain selection."""
-    from asn1crypto import x509 as _x509
-    try:
-        san = _x509.Certificate.load(local.leaf.der()).subject_alt_name_value
-    except Exception:
-        return frozenset()
-    # The raw IA5String, not ``.native`` (which IDNA-decodes): SNI names are compared as A-labels.
-    return frozenset(name.chosen.contents.decode("ascii", "replace").lower() for name in san or ()
-                     if name.name == "dns_name")
-
-
-def name_matches(patterns, server_name):
-    """Whether *server_name* (A-label) matches any of *patterns* (with left-most-label wildcards)."""
-    server_name = server_name.lower().rstrip(".")
-    if server_name in patterns:
-        return True
-    _head, _, rest = server_name.partition(".")
-    return bool(rest) and ("*." + rest) in patterns
-
-
 def _server_flight(local, flags):
     """The server's first flight (bytes) for a ClientHello of our own client, TLS 1.2, or None if the probe
     handshake could not be made. *flags* are the AcceptSecurityContext requests."""
@@ -320,7 +298,7 @@ _NO_CERTIFICATE_REQUEST = (
     "(client authentication) is not possible here")
 
 
-class _Native(object):
+class _Native(NamedChains):
     """What every connection of a context (or of one configuration an SNI callback returned) shares: protocol
     bits, ALPN list, verification, the chain engine and our own certificates (``locals``, one
     :class:`~._keys.LocalCredential` per signing chain; ``local`` is the first, or None)."""
@@ -343,7 +321,7 @@ class _Native(object):
         self.configuration = configuration
         self.locals = [LocalCredential.from_signing_chain(chain) for chain in configuration.signing_chains]
         self.local = self.locals[0] if self.locals else None
-        self.names = [_certificate_names(local) for local in self.locals] if server else []
+        self.names = [chain_names(chain) for chain in configuration.signing_chains] if server else []
         # A server with a trust store requires and verifies a client certificate (API.md: no "optional" mode).
         self.client_auth = server and configuration.trust_store is not None
         self.flags = (S.SCH_CRED_MANUAL_CRED_VALIDATION | S.SCH_CRED_NO_DEFAULT_CREDS |
@@ -357,15 +335,6 @@ class _Native(object):
     def acquire(self):
         """Fresh credentials for one client connection (see the module docstring)."""
         return acquire_credentials(self.protocol_bits, self.flags, self.local, inbound=self.server)
-
-    def select(self, server_name):
-        """The index of the signing chain for *server_name* (A-label, or None): the first whose leaf names it,
-        else the first (PEP 748)."""
-        if server_name:
-            for index, names in enumerate(self.names):
-                if name_matches(names, server_name):
-                    return index
-        return 0
 
     def server_credentials(self, index=0):
         """The inbound credentials (for signing chain *index*) every connection of a server context shares:
@@ -390,78 +359,44 @@ class _Native(object):
         self._server_credentials = {}
 
 
-class SChannelClientContext(ClientContext):
-    """The SChannel :class:`~nativetls.ClientContext` (see the abstract class for the contract)."""
+class SChannelClientContext(NativeClientContext):
+    """The SChannel :class:`~nativetls.ClientContext` (see the abstract class for the contract). ``close()`` frees
+    the chain engine; buffers already made keep their own credentials."""
 
-    def __init__(self, configuration):
-        super(SChannelClientContext, self).__init__(configuration)
-        self._native = _Native(configuration, server=False)
+    _Native = _Native
 
-    def wrap_buffers(self, server_hostname, session=None):
+    @staticmethod
+    def _buffer_class():
         from ._buffer import SChannelBuffer
-        return SChannelBuffer(self, self._native, server_hostname=server_hostname, session=session)
-
-    def close(self):
-        """Free the chain engine now (buffers already made keep their own credentials)."""
-        self._native.close()
+        return SChannelBuffer
 
 
-class SChannelServerContext(ServerContext):
+class SChannelServerContext(SNIServerContext):
     """The SChannel :class:`~nativetls.ServerContext` (see the abstract class for the contract).
 
     SChannel has no hook between the ClientHello and its answer, so the SNI callback and the choice among several
     signing chains happen before the first AcceptSecurityContext call, on the SNI name read from the ClientHello
     by nativetls (``_wire``; ``_buffer`` calls :meth:`_natives_for` with the configuration the callback returned).
     A server with a trust_store raises ConfigurationError where SChannel cannot request client certificates.
+    ``close()`` releases the context's credentials; connections already made keep theirs.
     """
 
-    def __init__(self, configuration):
-        super(SChannelServerContext, self).__init__(configuration)
+    _Native = _Native
+
+    @staticmethod
+    def _buffer_class():
+        from ._buffer import SChannelBuffer
+        return SChannelBuffer
+
+    def _check_server_side(self):
         if not server_supported():
             raise ConfigurationError("this SChannel has no server side (AcceptSecurityContext answers "
                                      "SEC_E_UNSUPPORTED_FUNCTION, as on Wine 8): feature \"server\" is absent")
-        if not configuration.signing_chains:
-            raise ConfigurationError("a ServerContext needs a certificate_chain")
-        self._lock = threading.Lock()
-        self._native = _Native(configuration, server=True)
-        self._native.check_client_auth()
-        self._by_configuration = {}  # configurations returned by sni_callback -> their _Native
 
-    def wrap_buffers(self):
-        from ._buffer import SChannelBuffer
-        return SChannelBuffer(self, self._native, server=True)
-
-    def _natives_for(self, configuration):
-        """The _Native for a configuration the SNI callback returned (made once, then cached).
-
-        Raises:
-            ConfigurationError: it has no certificate_chain, or asks for what SChannel cannot do here.
-        """
-        if configuration is self.configuration:
-            return self._native
-        with self._lock:
-            try:
-                native = self._by_configuration.get(configuration)
-            except TypeError:  # unhashable: made for this connection only
-                native = None
-            if native is None:
-                if not configuration.signing_chains:
-                    raise ConfigurationError("the configuration returned by sni_callback has no certificate_chain")
-                native = _Native(configuration, server=True)
-                native.check_client_auth()
-                try:
-                    self._by_configuration[configuration] = native
-                except TypeError:
-                    pass
-            return native
-
-    def close(self):
-        """Release the context's credentials (connections already made keep theirs)."""
-        with self._lock:
-            self._native.close()
-            for native in self._by_configuration.values():
-                native.close()
-            self._by_configuration.clear()
+    def _new_native(self, configuration):
+        native = _Native(configuration, server=True)
+        native.check_client_auth()
+        return native
 
 
 def _native_version():

@@ -42,10 +42,11 @@ import uuid
 from ctypes import byref
 
 from .._errors import ConfigurationError
+from .._pfx import check_pfx, mac_verifies
 from . import _crypt32 as C
 from . import _keyblob
 from ._lowlevel import CertContext, CertStore, cert_der, crypt32, public_error
-from ._pkcs12 import build_pfx, leaf_order, mac_verifies, random_password
+from ._pkcs12 import build_pfx, leaf_order, random_password
 from ._types import NativeError, Win32Error
 
 __all__ = ["LocalCredential", "persist_keys", "read_pkcs12"]
@@ -424,11 +425,7 @@ def read_pkcs12(data, password, origin):
         ValueError: not PKCS#12, wrong password, no certificate with a key. ConfigurationError: a file this
         system's PFXImportCertStore cannot import.
     """
-    from asn1crypto import pkcs12 as _asn1_pkcs12
-    try:
-        _asn1_pkcs12.Pfx.load(data, strict=True)["auth_safe"]["content"].native
-    except Exception as exc:
-        raise ValueError("%s is not a PKCS#12 (PFX) file: %s" % (origin, exc))
+    check_pfx(data, origin)
     text = _text_password(password)
     if mac_verifies(data, text) is False:
         raise ValueError("%s could not be opened: wrong password (the integrity MAC does not verify)" % origin)

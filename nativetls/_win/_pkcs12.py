@@ -38,7 +38,7 @@ from asn1crypto import pem as _pem
 from asn1crypto import pkcs12 as _pkcs12
 from asn1crypto import x509 as _x509
 
-from .._pfx import _ID_MAC, mac_verifies, pkcs12_kdf  # noqa: F401 (re-exported: the PFX MAC, every OS)
+from .._pfx import ID_MAC, mac_verifies, pkcs12_kdf  # the RFC 7292 pieces SecureTransport's from_pkcs12 uses too
 
 __all__ = ["build_pfx", "random_password", "pkcs12_kdf", "mac_verifies", "leaf_order"]
 
@@ -96,7 +96,7 @@ def build_pfx(certificate_ders, key_pem, password):
     safe = _pkcs12.AuthenticatedSafe([_data(_pkcs12.SafeContents(bags))])
     content = safe.dump()
     salt = os.urandom(16)
-    mac_key = pkcs12_kdf("sha256", password, salt, _ID_MAC, _MAC_ITERATIONS, 32)
+    mac_key = pkcs12_kdf("sha256", password, salt, ID_MAC, _MAC_ITERATIONS, 32)
     digest = hmac.new(mac_key, content, hashlib.sha256).digest()
     pfx = _pkcs12.Pfx({
         "version": "v3",
